@@ -1,0 +1,92 @@
+//! Command-line arguments: runtime behaviour only. What a job does to the data lives in
+//! `specs/` and `jobs/`, not in flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// cairdx: batch data exchange for an immunization registry (CAIR2 and registries like it).
+#[derive(Debug, Parser)]
+#[command(name = "cairdx", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t, global = true)]
+    pub log_format: LogFormat,
+    /// Directory of spec files to use instead of the set built into the binary.
+    #[arg(long, env = "CAIRDX_SPECS", global = true, value_name = "DIR")]
+    pub specs: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert a CAIR1 client (+ immunization) flat-file pair into HL7 v2.5.1 VXU messages.
+    Convert(ConvertArgs),
+    /// Validate every spec file and report all mistakes at once.
+    Check,
+    /// Write a synthetic CAIR1 flat-file pair (deterministic for a seed).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `cairdx convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The CAIR1 client (patient) file.
+    #[arg(long, value_name = "FILE")]
+    pub client: PathBuf,
+    /// The CAIR1 immunization file; without it the VXUs carry demographics only.
+    #[arg(long, value_name = "FILE")]
+    pub immunizations: Option<PathBuf>,
+    /// Where to write the VXU batch; the response and reject files go beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// CAIR site id (org code) of the submitting site, e.g. DE-000123.
+    #[arg(long, value_name = "ID")]
+    pub site_id: String,
+    /// CAIR2 site role: 1 direct, 2 through a sending facility, 3 sending facility for many sites.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub role: u8,
+    /// CAIR id of the sending facility (required for roles 2 and 3).
+    #[arg(long, value_name = "ID")]
+    pub sending_facility: Option<String>,
+    /// Encoding of the input files (WHATWG label); a UTF-8 or UTF-16 BOM overrides it.
+    #[arg(long, default_value = "windows-1252", value_name = "LABEL")]
+    pub encoding: String,
+    /// Layout set in specs/layouts/ (fixed width `cair1`, or `cair1-pipe`, `cair1-csv`).
+    #[arg(long, default_value = "cair1", value_name = "NAME")]
+    pub layout: String,
+    /// Write one message per file (`<stem>_000001.hl7` …) instead of one FHS/BHS batch.
+    #[arg(long)]
+    pub one_per_file: bool,
+    /// Pin the message time (RFC 3339, e.g. 2026-01-15T08:00:00-08:00) for reproducible output.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
+}
+
+/// Arguments of `cairdx generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write `<stem>_CLIENT.txt` and `<stem>_IMMUN.txt` into.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// File name stem.
+    #[arg(long, default_value = "GENERATED")]
+    pub stem: String,
+    /// Number of immunization records to write (patients follow, about 4 doses each).
+    #[arg(long, default_value_t = 1000)]
+    pub doses: u64,
+    /// Random seed; the same seed gives the same files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// CAIR site id written into the records.
+    #[arg(long, default_value = "DE-000123")]
+    pub site_id: String,
+    /// Write the hand-picked showcase pair shipped in sample_data/ instead of random records.
+    #[arg(long, conflicts_with_all = ["doses", "seed"])]
+    pub showcase: bool,
+}

@@ -1,0 +1,18 @@
+//! cairdx: batch data exchange for an immunization registry (CAIR2 and registries like it).
+//!
+//! A job is a straight pipeline:
+//!
+//! ```text
+//! source → decode → parse → validate → transform → sink
+//! ```
+//!
+//! Only the ends touch the disk or the network; the middle is pure. Layouts, code sets
+//! and the rule catalogue are data in `specs/`, compiled once by [`spec`] with every
+//! mistake reported together. Data-quality findings are values ([`finding`]), routed to
+//! reject and response files; [`error::Error`] is only for what stops a job.
+
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod spec;
+pub mod logging;
