@@ -16,3 +16,4 @@ pub mod cli;
 pub mod error;
 pub mod spec;
 pub mod logging;
+pub mod sink;
