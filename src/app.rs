@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::spec::{SpecFiles, SpecSet};
 
 /// How a command ended, as cron wrappers see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +25,24 @@ impl From<ExitStatus> for ExitCode {
 
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<ExitStatus> {
+    let files = cli.specs.map_or(SpecFiles::Embedded, SpecFiles::Dir);
+    let load = || SpecSet::load(&files).map_err(Error::Spec);
     match cli.command {
-        Command::Convert(_) | Command::Check | Command::Generate(_) => Ok(ExitStatus::Ok),
+        Command::Convert(args) => crate::convert::run(args, &load()?),
+        Command::Check => check(&files),
+        Command::Generate(_) => Ok(ExitStatus::Ok),
     }
+}
+
+/// `cairdx check`: compiles every spec file and lists every mistake.
+fn check(files: &SpecFiles) -> Result<ExitStatus> {
+    let specs = SpecSet::load(files).map_err(Error::Spec)?;
+    println!(
+        "{}: OK ({} layout sets, {} rules, {} CVX codes)",
+        files.describe(),
+        specs.layouts.len(),
+        specs.rules.len(),
+        specs.codes.cvx.len()
+    );
+    Ok(ExitStatus::Ok)
 }

@@ -13,8 +13,16 @@
 
 pub mod app;
 pub mod cli;
+pub mod convert;
+pub mod decode;
 pub mod error;
 pub mod finding;
+pub mod hl7;
 pub mod logging;
+pub mod model;
+pub mod parse;
+pub mod progress;
+pub mod response;
 pub mod sink;
 pub mod spec;
+pub mod validate;

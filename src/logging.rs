@@ -1,6 +1,8 @@
 //! Log output: plain lines or JSON on stderr, through `tracing`. Log events carry
 //! counts, file names, record ids and line numbers, never names or birth dates.
 
+use std::io::IsTerminal;
+
 use clap::ValueEnum;
 
 /// How log lines are written.
@@ -17,7 +19,10 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A second init (tests calling `app::run` twice in one process) is harmless.
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),

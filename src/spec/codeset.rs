@@ -65,6 +65,17 @@ impl CodeSet {
         self.entries.get(code).and_then(|rows| rows.first())
     }
 
+    /// The stored code equal to `code`, borrowed from the set.
+    pub fn key(&self, code: &str) -> Option<&str> {
+        self.entries.get_key_value(code).map(|(k, _)| &**k)
+    }
+
+    /// The stored code and its first row.
+    pub fn get_key_value(&self, code: &str) -> Option<(&str, &Entry)> {
+        let (k, rows) = self.entries.get_key_value(code)?;
+        Some((k, rows.first()?))
+    }
+
     /// Every row for `code` (several only in `multi` sets).
     pub fn all(&self, code: &str) -> &[Entry] {
         self.entries.get(code).map_or(&[], Vec::as_slice)
