@@ -782,6 +782,7 @@ impl Outputs {
         let out_dir =
             job.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let stem = out_dir.join(job.out.file_stem().unwrap_or_default());
+        std::fs::create_dir_all(out_dir).at(out_dir)?;
         let findings = tempfile::tempfile_in(out_dir).at(out_dir)?;
         let batch = if job.one_per_file {
             None
