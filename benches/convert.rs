@@ -22,9 +22,13 @@ fn main() {
         child(&args[i + 1], &args[i + 2], &args[i + 3]);
         return;
     }
-    let n: u64 = std::env::var("CAIRDX_BENCH_DOSES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 =
+        std::env::var("CAIRDX_BENCH_DOSES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    println!("{:<10}{:>12}{:>10}{:>14}{:>10}{:>12}", "mode", "doses", "seconds", "doses/s", "MB/s", "peak MiB");
+    println!(
+        "{:<10}{:>12}{:>10}{:>14}{:>10}{:>12}",
+        "mode", "doses", "seconds", "doses/s", "MB/s", "peak MiB"
+    );
     let mut rows = Vec::new();
     for doses in [n, 2 * n] {
         let stem = dir.path().join(format!("B{doses}"));
@@ -36,7 +40,8 @@ fn main() {
         write_random_pair(&opts, &mut c, &mut i).expect("generate");
         c.flush().expect("flush");
         i.flush().expect("flush");
-        let bytes = std::fs::metadata(&client).expect("size").len() + std::fs::metadata(&immun).expect("size").len();
+        let bytes = std::fs::metadata(&client).expect("size").len()
+            + std::fs::metadata(&immun).expect("size").len();
         for mode in ["baseline", "convert"] {
             let out = Command::new(std::env::current_exe().expect("exe"))
                 .args(["--child", mode, &client, &immun])
@@ -57,7 +62,8 @@ fn main() {
         std::fs::remove_file(&client).ok();
         std::fs::remove_file(&immun).ok();
     }
-    let find = |mode: &str, doses: u64| rows.iter().find(|r| r.0 == mode && r.1 == doses).expect("row");
+    let find =
+        |mode: &str, doses: u64| rows.iter().find(|r| r.0 == mode && r.1 == doses).expect("row");
     let (base, conv) = (find("baseline", n), find("convert", n));
     println!("convert time / read+decode baseline time at N: {:.2}x", conv.2 / base.2);
     println!("peak memory at 2N / peak memory at N: {:.2}", find("convert", 2 * n).3 / conv.3);
@@ -70,7 +76,10 @@ fn child(mode: &str, client: &str, immun: &str) {
         "baseline" => {
             for path in [client, immun] {
                 let enc = FileEncoding::detect("windows-1252", b"").expect("encoding");
-                let mut lines = LineReader::new(BufReader::with_capacity(1 << 20, File::open(path).expect("open")), enc);
+                let mut lines = LineReader::new(
+                    BufReader::with_capacity(1 << 20, File::open(path).expect("open")),
+                    enc,
+                );
                 let (mut raw, mut text) = (Vec::new(), String::new());
                 while let Some(info) = lines.read_line(&mut raw).expect("read") {
                     decode_into(enc.encoding, &raw[..info.content_len], &mut text);
@@ -90,10 +99,14 @@ fn child(mode: &str, client: &str, immun: &str) {
                 role: SiteRole::Direct { site_id: "DE-000123".into() },
                 encoding: "windows-1252".into(),
                 one_per_file: false,
-                clock: chrono::DateTime::parse_from_rfc3339("2026-11-01T08:00:00-08:00").expect("clock"),
+                clock: chrono::DateTime::parse_from_rfc3339("2026-11-01T08:00:00-08:00")
+                    .expect("clock"),
             };
             let report = job.run().expect("convert");
-            assert_eq!(report.immunizations.read, report.immunizations.converted + report.immunizations.rejected);
+            assert_eq!(
+                report.immunizations.read,
+                report.immunizations.converted + report.immunizations.rejected
+            );
             std::fs::remove_file(out).ok();
         }
     }

@@ -4,7 +4,6 @@
 //! otherwise), then decode → parse → validate → render in parallel batches that keep
 //! input order, and publish every output atomically.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -14,6 +13,7 @@ use std::thread;
 
 use chrono::{DateTime, FixedOffset, Local};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::app::ExitStatus;
 use crate::cli::ConvertArgs;
@@ -201,14 +201,36 @@ impl Input {
         batch: &mut Batch,
         layout: &crate::spec::Layout,
     ) -> io::Result<Option<Rec>> {
+        self.next_decoding(batch, layout, usize::MAX)
+    }
+
+    /// Reads the next record, decoding only what holds its record id (for the linking
+    /// passes, which need nothing else).
+    fn next_key_into(
+        &mut self,
+        batch: &mut Batch,
+        layout: &crate::spec::Layout,
+    ) -> io::Result<Option<Rec>> {
+        let limit = match (layout.format, layout.fields.first()) {
+            // Four bytes per character covers every encoding's longest character.
+            (crate::spec::Format::FixedWidth, Some(Some(def))) => def.end * 4,
+            _ => usize::MAX,
+        };
+        self.next_decoding(batch, layout, limit)
+    }
+
+    fn next_decoding(
+        &mut self,
+        batch: &mut Batch,
+        layout: &crate::spec::Layout,
+        limit: usize,
+    ) -> io::Result<Option<Rec>> {
         loop {
             let start = batch.raw.len();
             let Some(info) = self.lines.read_line(&mut batch.raw)? else { return Ok(None) };
-            let bad_byte = decode_into(
-                self.encoding.encoding,
-                &batch.raw[start..start + info.content_len],
-                &mut self.decoded,
-            );
+            let decoded = start..start + info.content_len.min(limit);
+            let bad_byte =
+                decode_into(self.encoding.encoding, &batch.raw[decoded], &mut self.decoded);
             let first = std::mem::replace(&mut self.first, false);
             if first && self.layout_is_delimited && is_header(layout, &self.decoded) {
                 batch.raw.truncate(start);
@@ -249,6 +271,26 @@ enum Linking {
     },
 }
 
+/// How a pass over the inputs ended.
+enum Pass {
+    /// Outputs published.
+    Done(ConvertReport),
+    /// The immunization file left client order; nothing was published.
+    OutOfOrder,
+}
+
+/// Raised by the streaming linker at the first immunization record of an earlier client.
+#[derive(Debug)]
+struct OutOfOrder;
+
+impl std::fmt::Display for OutOfOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("immunization records are not in client order")
+    }
+}
+
+impl std::error::Error for OutOfOrder {}
+
 /// Ordinal given to immunization records with no client, so they sort last.
 const ORPHAN: u32 = u32::MAX;
 
@@ -258,10 +300,36 @@ impl<'s> ConvertJob<'s> {
         let label = self.encoding.as_str();
         let delimited = self.layout.client.format == crate::spec::Format::Delimited;
         let ids = self.index_clients(label, delimited)?;
-        let linking = match &self.immunizations {
+        let streaming = match &self.immunizations {
             None => Linking::None,
-            Some(path) => self.plan_linking(path, label, delimited, &ids)?,
+            Some(path) => Linking::Streaming {
+                input: Box::new(Input::open(path, label, delimited)?),
+                pending: None,
+                pending_batch: Box::default(),
+            },
         };
+        // Most files follow client order; the first record that does not makes the pass
+        // start over with an index, its partial outputs discarded unpublished.
+        if let Pass::Done(report) = self.pass(streaming, &ids, label, delimited)? {
+            return Ok(report);
+        }
+        let path = self.immunizations.as_deref().unwrap_or(&self.client);
+        tracing::info!("Immunization file is not in client order; linking by index.");
+        let indexed = self.index_immunizations(path, label, delimited, &ids)?;
+        match self.pass(indexed, &ids, label, delimited)? {
+            Pass::Done(report) => Ok(report),
+            Pass::OutOfOrder => Err(Error::io(path, io::Error::other(OutOfOrder))),
+        }
+    }
+
+    /// One pass over the inputs with a linking strategy.
+    fn pass(
+        &self,
+        linking: Linking,
+        ids: &FxHashMap<Box<str>, u32>,
+        label: &str,
+        delimited: bool,
+    ) -> Result<Pass> {
         let client_len = std::fs::metadata(&self.client).at(&self.client)?.len();
         let timestamp = self.clock.format("%Y%m%d%H%M%S%z").to_string();
         let run_date = self.clock.format("%Y%m%d").to_string();
@@ -291,10 +359,10 @@ impl<'s> ConvertJob<'s> {
         let client = Input::open(&self.client, label, delimited)?;
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Batch>>(2);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-        let reader_result = thread::scope(|scope| -> Result<()> {
+        let reader_result = thread::scope(|scope| -> Result<bool> {
             let layout = self.layout;
             let reader = scope.spawn(move || {
-                let mut feeder = Feeder { client, linking, ids: &ids, ordinal: 0, layout };
+                let mut feeder = Feeder { client, linking, ids, ordinal: 0, layout };
                 loop {
                     let mut batch = empty_rx.try_recv().unwrap_or_default();
                     batch.clear();
@@ -318,7 +386,13 @@ impl<'s> ConvertJob<'s> {
                 }
             });
             for batch in full_rx {
-                let batch = batch.map_err(|e| Error::io(&self.client, e))?;
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(e) if e.get_ref().is_some_and(|inner| inner.is::<OutOfOrder>()) => {
+                        return Ok(false);
+                    }
+                    Err(e) => return Err(Error::io(&self.client, e)),
+                };
                 let results: Vec<ChunkOut> = batch
                     .units
                     .par_chunks(CHUNK_UNITS)
@@ -333,67 +407,56 @@ impl<'s> ConvertJob<'s> {
             reader
                 .join()
                 .map_err(|_| Error::io(&self.client, io::Error::other("reader thread panicked")))?;
-            Ok(())
+            Ok(true)
         });
         bar.finish_and_clear();
-        reader_result?;
-        sink.finish(self, &ctx)
+        if !reader_result? {
+            return Ok(Pass::OutOfOrder);
+        }
+        Ok(Pass::Done(sink.finish(self, &ctx)?))
     }
 
     /// First pass: the ordinal of each client record id (first occurrence wins).
-    fn index_clients(&self, label: &str, delimited: bool) -> Result<HashMap<Box<str>, u32>> {
+    fn index_clients(&self, label: &str, delimited: bool) -> Result<FxHashMap<Box<str>, u32>> {
         let mut input = Input::open(&self.client, label, delimited)?;
-        let mut ids = HashMap::new();
+        let size = std::fs::metadata(&self.client).at(&self.client)?.len();
+        let expected = usize::try_from(size / (self.layout.client.line_length.max(64) as u64 + 2))
+            .unwrap_or(0);
+        let mut ids = FxHashMap::with_capacity_and_hasher(expected, Default::default());
         let mut batch = Batch::default();
         let mut ordinal = 0u32;
-        while let Some(rec) = input.next_into(&mut batch, &self.layout.client).at(&self.client)? {
+        while let Some(rec) =
+            input.next_key_into(&mut batch, &self.layout.client).at(&self.client)?
+        {
             ordinal += 1;
             if let Some(key) = record_key(&self.layout.client, batch.text(&rec)) {
-                ids.entry(key.into()).or_insert(ordinal);
+                if !ids.contains_key(key) {
+                    ids.insert(key.into(), ordinal);
+                }
             }
             batch.clear();
         }
         Ok(ids)
     }
 
-    /// Second pass over the immunization file: stream it if it follows client order,
-    /// else index its offsets by client ordinal.
-    fn plan_linking(
+    /// The offsets of the immunization records, sorted by client ordinal (orphans last).
+    fn index_immunizations(
         &self,
         path: &Path,
         label: &str,
         delimited: bool,
-        ids: &HashMap<Box<str>, u32>,
+        ids: &FxHashMap<Box<str>, u32>,
     ) -> Result<Linking> {
         let mut input = Input::open(path, label, delimited)?;
         let mut batch = Batch::default();
-        let mut last = 0u32;
-        let mut ordered = true;
         let mut index = Vec::new();
-        while let Some(rec) = input.next_into(&mut batch, &self.layout.immunization).at(path)? {
+        while let Some(rec) = input.next_key_into(&mut batch, &self.layout.immunization).at(path)? {
             let ordinal = record_key(&self.layout.immunization, batch.text(&rec))
                 .and_then(|k| ids.get(k).copied())
                 .unwrap_or(ORPHAN);
-            if ordinal != ORPHAN {
-                ordered &= ordinal >= last;
-                last = ordinal;
-            }
             index.push((ordinal, rec.info.number, rec.info.offset));
             batch.clear();
         }
-        if ordered {
-            drop(index);
-            let input = Input::open(path, label, delimited)?;
-            return Ok(Linking::Streaming {
-                input: Box::new(input),
-                pending: None,
-                pending_batch: Box::default(),
-            });
-        }
-        tracing::info!(
-            records = index.len(),
-            "Immunization file is not in client order; linking by index."
-        );
         index.sort_unstable();
         let (reader, encoding) = open_with_encoding(path, label)?;
         Ok(Linking::Indexed { reader, encoding, index, pos: 0 })
@@ -408,7 +471,7 @@ fn file_name(path: &Path) -> String {
 struct Feeder<'a> {
     client: Input,
     linking: Linking,
-    ids: &'a HashMap<Box<str>, u32>,
+    ids: &'a FxHashMap<Box<str>, u32>,
     ordinal: u32,
     layout: &'a LayoutSet,
 }
@@ -465,6 +528,7 @@ impl Feeder<'_> {
                     record_key(layout, batch.text(&rec)).and_then(|k| self.ids.get(k).copied());
                 match target {
                     Some(o) if o == ordinal => batch.doses.push(rec),
+                    Some(o) if o < ordinal => return Err(io::Error::other(OutOfOrder)),
                     Some(_) => {
                         // Belongs to a later client: park it until that client is read.
                         pending_batch.clear();

@@ -553,7 +553,12 @@ impl<'s> Checker<'s> {
         Some(Dose {
             line,
             date,
-            order_id: format!("{}-{}-{}", patient.record_id, date.format("%Y%m%d"), vaccine.code),
+            order_id: format!(
+                "{}-{}-{}",
+                patient.record_id,
+                crate::hl7::vxu::ymd(date),
+                vaccine.code
+            ),
             vaccine,
             trade_name: get(I::TradeName),
             mvx,

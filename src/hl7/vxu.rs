@@ -109,8 +109,19 @@ impl<'o> Segment<'o> {
     }
 }
 
-fn ymd(date: NaiveDate) -> String {
-    date.format("%Y%m%d").to_string()
+/// `YYYYMMDD` (chrono's formatter parses its pattern on every call: too slow here).
+pub fn ymd(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    let mut s = String::with_capacity(8);
+    let digits = |s: &mut String, n: u32, width: u32| {
+        for p in (0..width).rev() {
+            s.push(char::from(b'0' + ((n / 10u32.pow(p)) % 10) as u8));
+        }
+    };
+    digits(&mut s, date.year().unsigned_abs(), 4);
+    digits(&mut s, date.month(), 2);
+    digits(&mut s, date.day(), 2);
+    s
 }
 
 /// Appends the VXU of `patient` and `doses` to `out`.
