@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
+use crate::generate;
 
 /// How a command ended, as cron wrappers see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,7 @@ impl From<ExitStatus> for ExitCode {
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
-        Command::Convert(_) | Command::Check | Command::Generate(_) => Ok(ExitStatus::Ok),
+        Command::Generate(args) => generate::run(&args),
+        Command::Convert(_) | Command::Check => Ok(ExitStatus::Ok),
     }
 }

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod cli;
 pub mod error;
-pub mod spec;
+pub mod generate;
 pub mod logging;
 pub mod sink;
+pub mod spec;
