@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
+use crate::generate;
 use crate::spec::{SpecFiles, SpecSet};
 
 /// How a command ended, as cron wrappers see it.
@@ -30,7 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Convert(args) => crate::convert::run(args, &load()?),
         Command::Check => check(&files),
-        Command::Generate(_) => Ok(ExitStatus::Ok),
+        Command::Generate(args) => generate::run(&args),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod convert;
 pub mod decode;
 pub mod error;
 pub mod finding;
+pub mod generate;
 pub mod hl7;
 pub mod logging;
 pub mod model;

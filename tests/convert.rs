@@ -117,7 +117,8 @@ fn check_vxu_batch(bytes: &[u8]) {
         assert!(order.clone().zip(order.skip(1)).all(|(a, b)| a <= b), "{names:?}");
         assert_eq!(names[1], "PID");
         let pid = fields(&msg[1]);
-        assert!(pid[3].ends_with("^MR") || pid[3].contains("^PI"), "PID-3 {}", pid[3]);
+        let id = pid[3].split('~').next().unwrap_or_default();
+        assert!(id.ends_with("^MR") || id.ends_with("^PI"), "PID-3 {}", pid[3]);
         let name: Vec<&str> = pid[5].split('^').collect();
         assert_eq!(name.get(6), Some(&"L"), "PID-5.7 legal name");
         for part in &name[..3] {

@@ -1,6 +1,11 @@
 //! The integration-test binary: every test runs the real `cairdx` binary or library
 //! against real files in a temp dir.
 
+// Fixtures and golden files are test inputs, not published outputs.
+#![allow(clippy::disallowed_methods)]
+// A failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 // The temp-dir harness, golden-file comparison and fixture builders.
 mod util;
 

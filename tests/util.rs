@@ -1,6 +1,6 @@
 //! Test harness: a temp work dir, the binary, golden files and CAIR1 record builders.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use cairdx::spec::{ClientField, FieldDef, ImmField, Layout, SpecFiles, SpecSet};
@@ -67,7 +67,7 @@ pub fn golden(name: &str, got: &[u8]) {
             " expected ",
             show(&want),
             " got ",
-            show(&got)
+            show(got)
         );
     }
 }
@@ -147,9 +147,4 @@ pub fn segments(bytes: &[u8]) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// Whether the path exists.
-pub fn exists(path: &Path) -> bool {
-    path.exists()
 }
