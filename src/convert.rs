@@ -354,12 +354,15 @@ impl<'s> ConvertJob<'s> {
                 self.immunizations.as_deref().map(file_name).unwrap_or_default(),
             ],
         };
-        let mut sink = Outputs::new(self, &ctx)?;
+        let sink = Outputs::new(self, &ctx)?;
         let bar = crate::progress::bytes(client_len, "convert");
         let client = Input::open(&self.client, label, delimited)?;
+        // Three stages overlap: the reader fills batch k+1 while the pool converts batch k
+        // and the writer publishes batch k-1. Batches go back to the reader for reuse.
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Batch>>(2);
+        let (done_tx, done_rx) = mpsc::sync_channel::<(Batch, Vec<ChunkOut>)>(1);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-        let reader_result = thread::scope(|scope| -> Result<bool> {
+        let outcome = thread::scope(|scope| -> Result<Option<Outputs>> {
             let layout = self.layout;
             let reader = scope.spawn(move || {
                 let mut feeder = Feeder { client, linking, ids, ordinal: 0, layout };
@@ -385,11 +388,25 @@ impl<'s> ConvertJob<'s> {
                     }
                 }
             });
+            let bar = &bar;
+            let writer = scope.spawn(move || -> Result<Outputs> {
+                let mut sink = sink;
+                for (batch, results) in done_rx {
+                    for chunk in &results {
+                        sink.write_chunk(&batch, chunk)?;
+                    }
+                    bar.inc(batch.client_bytes);
+                    let _ = empty_tx.send(batch);
+                }
+                Ok(sink)
+            });
+            let mut out_of_order = false;
             for batch in full_rx {
                 let batch = match batch {
                     Ok(batch) => batch,
                     Err(e) if e.get_ref().is_some_and(|inner| inner.is::<OutOfOrder>()) => {
-                        return Ok(false);
+                        out_of_order = true;
+                        break;
                     }
                     Err(e) => return Err(Error::io(&self.client, e)),
                 };
@@ -398,22 +415,22 @@ impl<'s> ConvertJob<'s> {
                     .par_chunks(CHUNK_UNITS)
                     .map_init(Worker::default, |worker, units| worker.convert(&ctx, &batch, units))
                     .collect();
-                for chunk in &results {
-                    sink.write_chunk(&batch, chunk)?;
+                if done_tx.send((batch, results)).is_err() {
+                    // The writer stopped on an error, which its join returns.
+                    break;
                 }
-                bar.inc(batch.client_bytes);
-                let _ = empty_tx.send(batch);
             }
-            reader
-                .join()
-                .map_err(|_| Error::io(&self.client, io::Error::other("reader thread panicked")))?;
-            Ok(true)
+            drop(done_tx);
+            let panicked = |_| Error::io(&self.client, io::Error::other("worker thread panicked"));
+            let sink = writer.join().map_err(panicked)??;
+            reader.join().map_err(panicked)?;
+            Ok((!out_of_order).then_some(sink))
         });
         bar.finish_and_clear();
-        if !reader_result? {
-            return Ok(Pass::OutOfOrder);
+        match outcome? {
+            Some(sink) => Ok(Pass::Done(sink.finish(self, &ctx)?)),
+            None => Ok(Pass::OutOfOrder),
         }
-        Ok(Pass::Done(sink.finish(self, &ctx)?))
     }
 
     /// First pass: the ordinal of each client record id (first occurrence wins).
