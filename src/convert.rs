@@ -697,15 +697,7 @@ impl Worker {
         if let Some(ci) = unit.client {
             let rec = &batch.clients[ci];
             let line = rec.info.number;
-            if let Some(byte) = rec.bad_byte {
-                self.findings.push(Finding::new(
-                    Rule::BadEncoding,
-                    InputFile::Client,
-                    line,
-                    "",
-                    &byte.to_string(),
-                ));
-            }
+            self.findings.extend(encoding_finding(rec, InputFile::Client));
             let text = batch.text(rec);
             if parse_line(
                 &ctx.layout.client,
@@ -747,15 +739,7 @@ impl Worker {
             let rec = &batch.doses[di];
             let line = rec.info.number;
             self.dose_findings.clear();
-            if let Some(byte) = rec.bad_byte {
-                self.dose_findings.push(Finding::new(
-                    Rule::BadEncoding,
-                    InputFile::Immunization,
-                    line,
-                    "",
-                    &byte.to_string(),
-                ));
-            }
+            self.dose_findings.extend(encoding_finding(rec, InputFile::Immunization));
             let text = batch.text(rec);
             let parsed = parse_line(
                 &ctx.layout.immunization,
@@ -826,6 +810,12 @@ impl Worker {
             out.messages.push((unit.ordinal, start..out.hl7.len()));
         }
     }
+}
+
+/// F003 for a line with bytes its encoding cannot map, naming the first one's offset.
+fn encoding_finding(rec: &Rec, file: InputFile) -> Option<Finding> {
+    let byte = rec.bad_byte?;
+    Some(Finding::new(Rule::BadEncoding, file, rec.info.number, "", &byte.to_string()))
 }
 
 /// Makes ORC-3 unique within a message when one vaccine is given twice on a day.

@@ -487,37 +487,24 @@ impl<'s> Checker<'s> {
                 report(Rule::CvxInactive, I::Cvx, cvx_code.unwrap_or_default());
             }
         }
-        let funding = match get(I::FundingSource) {
-            "" => None,
-            code => {
-                let found = lookup(&codes.funding_source, code);
-                if found.is_none() {
-                    report(Rule::FundingSourceInvalid, I::FundingSource, code);
-                }
-                found
+        // Optional coded fields: blank is absent; an unknown code is reported and dropped.
+        let mut optional = |field: I, rule: Rule, find: &dyn Fn(&str) -> Option<Coded<'s>>| {
+            let value = get(field);
+            let found = (!value.is_empty()).then(|| find(value)).flatten();
+            if found.is_none() && !value.is_empty() {
+                report(rule, field, value);
             }
+            found
         };
-        let route = match get(I::Route) {
-            "" => None,
-            code => {
-                let found = crosswalk(&codes.cair1_route, &codes.route, code)
-                    .or_else(|| lookup(&codes.route, code).filter(|c| c.code.starts_with('C')));
-                if found.is_none() {
-                    report(Rule::RouteInvalid, I::Route, code);
-                }
-                found
-            }
-        };
-        let body_site = match get(I::BodySite) {
-            "" => None,
-            code => {
-                let found = lookup(&codes.hl70163, code);
-                if found.is_none() {
-                    report(Rule::BodySiteInvalid, I::BodySite, code);
-                }
-                found
-            }
-        };
+        let funding = optional(I::FundingSource, Rule::FundingSourceInvalid, &|code| {
+            lookup(&codes.funding_source, code)
+        });
+        let route = optional(I::Route, Rule::RouteInvalid, &|code| {
+            crosswalk(&codes.cair1_route, &codes.route, code)
+                .or_else(|| lookup(&codes.route, code).filter(|c| c.code.starts_with('C')))
+        });
+        let body_site =
+            optional(I::BodySite, Rule::BodySiteInvalid, &|code| lookup(&codes.hl70163, code));
         let amount = match get(I::DoseAmount) {
             "" => None,
             a if a.parse::<f64>().is_ok_and(|v| v > 0.0 && v.is_finite()) => Some(a),
