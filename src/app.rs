@@ -26,5 +26,6 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Convert(_) | Command::Check | Command::Generate(_) => Ok(ExitStatus::Ok),
+        Command::Validate(args) => crate::intake::command::validate(&args, cli.specs),
     }
 }

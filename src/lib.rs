@@ -15,6 +15,8 @@ pub mod app;
 pub mod cli;
 pub mod error;
 pub mod finding;
+pub mod hl7;
+pub mod intake;
 pub mod logging;
 pub mod sink;
 pub mod spec;

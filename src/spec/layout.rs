@@ -267,7 +267,7 @@ impl LayoutSet {
                 errors.push(missing_field(file, "immunization", f.name()));
             }
         }
-        (errors.len() == before).then(|| LayoutSet {
+        (errors.len() == before).then_some(LayoutSet {
             name: raw.name,
             description: raw.description,
             client,
