@@ -217,6 +217,8 @@ rules! {
     RegistryStatusUnknown = "P109",
     /// NK1-3 outside HL7 0063.
     RelationshipUnknown = "P110",
+    /// NK1-3 is empty (IG 1.5 example: the NK1 segment is rejected).
+    RelationshipMissing = "P111",
     /// RXA-5 coded in another system than CVX or NDC (or none).
     VaccineCodingSystemInvalid = "V101",
     /// RXA-3 is empty.

@@ -32,6 +32,7 @@ pub fn check(v: &Validator<'_>, msg: &Message<'_>, f: &mut Findings) {
         let at = Location::segment(seg.id(), seg.seq());
         match seg.id() {
             "PD1" => pd1(v, &seg, at, f),
+            "NK1" if !seg.field(3).has_data() => f.push(Rule::RelationshipMissing, at.field(3), ""),
             "NK1" => codes::check(
                 f,
                 &v.specs().codes.hl70063,

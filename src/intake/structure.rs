@@ -21,6 +21,7 @@ const OWN_RULES: &[(&str, usize)] = &[
     ("PID", 5),
     ("PID", 7),
     ("PID", 29),
+    ("NK1", 3),
     ("RXA", 3),
     ("RXA", 4),
     ("RXA", 5),
