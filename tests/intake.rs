@@ -12,12 +12,12 @@ use proptest::prelude::*;
 const CLOCK: &str = "2026-01-15T08:00:00-08:00";
 
 fn clock() -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339(CLOCK).unwrap()
+    DateTime::parse_from_rfc3339(CLOCK).expect("CLOCK is RFC 3339")
 }
 
 fn specs() -> &'static SpecSet {
     static SPECS: std::sync::OnceLock<SpecSet> = std::sync::OnceLock::new();
-    SPECS.get_or_init(|| SpecSet::load(&SpecFiles::Embedded).unwrap())
+    SPECS.get_or_init(|| SpecSet::load(&SpecFiles::Embedded).expect("embedded specs compile"))
 }
 
 fn run(input: &[u8], profile: AckProfile) -> (Summary, String) {
@@ -25,7 +25,7 @@ fn run(input: &[u8], profile: AckProfile) -> (Summary, String) {
     let acks = AckWriter::new(profile, clock());
     let mut out = Vec::new();
     let summary = process(input, &validator, &acks, 1, &mut out);
-    (summary, String::from_utf8(out).unwrap())
+    (summary, String::from_utf8(out).expect("ACKs are UTF-8"))
 }
 
 fn segments(ack: &str) -> Vec<&str> {
@@ -59,9 +59,11 @@ fn reference() -> PathBuf {
 fn reference_vxus() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for dir in ["nist-mu2-2014", "cdc-ig-1.5-examples", "cdc-iis-open-tools"] {
-        for entry in std::fs::read_dir(reference().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let entries = std::fs::read_dir(reference().join(dir)).expect("../shared/reference");
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if name.ends_with(".hl7") && !name.contains("_ACK_") {
                 files.push(path);
             }
