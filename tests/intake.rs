@@ -135,7 +135,7 @@ fn index_expected_outcomes() {
 
 fn ig_example() -> String {
     let path = reference().join("cdc-ig-1.5-examples/01_VXU_IG_1.5_2018_update_example.hl7");
-    std::fs::read_to_string(path).unwrap()
+    std::fs::read_to_string(path).expect("IG example VXU")
 }
 
 fn has_err(ack: &str, loc: &str, err3: &str, sev: &str, err5: &str) -> bool {
@@ -294,8 +294,11 @@ fn cli_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.hl7");
     let bad = dir.path().join("bad.hl7");
-    std::fs::write(&good, GOOD).unwrap();
-    std::fs::write(&bad, GOOD.replace("|C1|P|", "|C1|T|")).unwrap();
+    for (path, text) in [(&good, GOOD.to_owned()), (&bad, GOOD.replace("|C1|P|", "|C1|T|"))] {
+        let mut file = cairdx::sink::AtomicFile::create(path).unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        file.commit().unwrap();
+    }
     let validate = |files: &[&Path], extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_cairdx"))
             .args(["validate", "--timestamp", CLOCK, "--acks"])
