@@ -25,7 +25,7 @@ rate() { echo "$rust_out" | grep -F "$1" | awk '{for (i = 1; i <= NF; i++) if ($
 rust_parse="$(rate 'parse (1 thread)')"
 rust_full="$(rate 'parse+validate+ACK (1 thread)')"
 
-echo "== hl7apy $("$venv/bin/python" -c 'import hl7apy; print(hl7apy.__version__)') (parse_message, tolerant, no group finding)"
+echo "== hl7apy $("$venv/bin/python" -c 'from importlib.metadata import version; print(version("hl7apy"))') (parse_message, tolerant, no group finding)"
 py_out="$("$venv/bin/python" - "$data" "$sample" <<'PY'
 import sys, time
 from hl7apy.consts import VALIDATION_LEVEL

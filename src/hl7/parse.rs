@@ -6,6 +6,7 @@
 //! any input: every slice goes through `get`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use super::escape::unescape_with;
 
@@ -165,6 +166,8 @@ pub struct Message<'a> {
     delims: Delimiters,
     segments: Vec<SegmentRec>,
     fields: Vec<Span>,
+    /// Segments seen so far per 3-byte id, for sequence numbers (other ids have none).
+    seen: HashMap<[u8; 3], u32>,
 }
 
 impl<'a> Message<'a> {
@@ -172,7 +175,14 @@ impl<'a> Message<'a> {
     pub fn parse(src: &'a [u8], span: Span) -> Result<Message<'a>, ParseError> {
         let bytes = span.slice(src);
         let delims = header_delimiters(bytes, span.start)?;
-        let mut msg = Message { src, span, delims, segments: Vec::new(), fields: Vec::new() };
+        let mut msg = Message {
+            src,
+            span,
+            delims,
+            segments: Vec::new(),
+            fields: Vec::new(),
+            seen: HashMap::new(),
+        };
         for seg in segment_spans(src, span.start, span.end) {
             msg.push_segment(seg);
         }
@@ -205,11 +215,14 @@ impl<'a> Message<'a> {
         }
         self.fields.push(Span { start, end: seg.end });
         let id = self.fields.get(first_field).copied().unwrap_or_default().slice(self.src);
-        let seq = 1 + self
-            .segments
-            .iter()
-            .filter(|s| self.fields.get(s.first_field).is_some_and(|f| f.slice(self.src) == id))
-            .count() as u32;
+        let seq = match <[u8; 3]>::try_from(id) {
+            Ok(key) => {
+                let count = self.seen.entry(key).or_insert(0);
+                *count += 1;
+                *count
+            }
+            Err(_) => 0,
+        };
         let field_count = self.fields.len() - first_field;
         self.segments.push(SegmentRec { span: seg, first_field, field_count, seq });
     }
