@@ -219,6 +219,8 @@ rules! {
     RelationshipUnknown = "P110",
     /// NK1-3 is empty (IG 1.5 example: the NK1 segment is rejected).
     RelationshipMissing = "P111",
+    /// A PID-3 identifier type outside HL7 0203.
+    PatientIdTypeInvalid = "P112",
     /// RXA-5 coded in another system than CVX or NDC (or none).
     VaccineCodingSystemInvalid = "V101",
     /// RXA-3 is empty.

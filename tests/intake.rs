@@ -221,6 +221,7 @@ fn each_error_rule_fires_alone() {
         ("P021", GOOD.replace("|20200101|F", "|18900101|F"), "PID^1^7", "AE"),
         ("P101", GOOD.replace("|123^^^FAC^MR|", "||"), "PID^1^3", "AE"),
         ("P102", GOOD.replace("123^^^FAC^MR", "123^^^FAC"), "PID^1^3^1^5", "AE"),
+        ("P112", GOOD.replace("123^^^FAC^MR", "123^^^FAC^QQ"), "PID^1^3^1^5", "AE"),
         ("P103", GOOD.replace("|20200101|F", "||F"), "PID^1^7", "AE"),
         ("P104", GOOD.replace("|20200101|F", "|20201301|F"), "PID^1^7", "AE"),
         ("P111", GOOD.replace("|MTH^Mother^HL70063", "|"), "NK1^1^3", "AE"),

@@ -25,11 +25,11 @@ pub fn escape_into(out: &mut Vec<u8>, value: &str) {
             b'\n' => b"\\X0A\\",
             _ => continue,
         };
-        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
         out.extend_from_slice(esc);
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
 
 /// Decodes the escape sequences of a value written with the standard delimiters.
@@ -46,22 +46,21 @@ pub fn unescape_with<'a>(raw: &'a [u8], d: &Delimiters) -> Cow<'a, str> {
         return String::from_utf8_lossy(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if b != d.escape {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let body_start = i + 1;
-        let Some(len) = raw[body_start..].iter().position(|&c| c == d.escape) else {
+    let mut rest = raw;
+    while let Some(start) = rest.iter().position(|&c| c == d.escape) {
+        let (plain, tail) = rest.split_at(start);
+        out.extend_from_slice(plain);
+        let after = tail.get(1..).unwrap_or_default();
+        let Some(len) = after.iter().position(|&c| c == d.escape) else {
             // Unterminated: keep the rest as it is.
-            out.extend_from_slice(&raw[i..]);
+            out.extend_from_slice(tail);
+            rest = &[];
             break;
         };
-        let body = &raw[body_start..body_start + len];
-        let end = body_start + len + 1;
+        let (body, next) = after.split_at(len);
+        // `whole` is the escape with both delimiters, kept verbatim when not understood.
+        let whole = tail.get(..len + 2).unwrap_or(tail);
+        rest = next.get(1..).unwrap_or_default();
         match body {
             b"F" => out.push(d.field),
             b"S" => out.push(d.component),
@@ -70,12 +69,12 @@ pub fn unescape_with<'a>(raw: &'a [u8], d: &Delimiters) -> Cow<'a, str> {
             b"T" => out.push(d.subcomponent),
             [b'X', hex @ ..] if !hex.is_empty() && hex.len() % 2 == 0 => match decode_hex(hex) {
                 Some(bytes) => out.extend(bytes),
-                None => out.extend_from_slice(&raw[i..end]),
+                None => out.extend_from_slice(whole),
             },
-            _ => out.extend_from_slice(&raw[i..end]),
+            _ => out.extend_from_slice(whole),
         }
-        i = end;
     }
+    out.extend_from_slice(rest);
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 

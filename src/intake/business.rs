@@ -63,12 +63,11 @@ fn patient(v: &Validator<'_>, pid: &Segment<'_, '_>, f: &mut Findings) -> Patien
         f.push(Rule::PatientIdMissing, at.field(3), "");
     }
     for (n, rep) in ids.reps().enumerate() {
+        let type_at = at.field(3).comp(n as u32 + 1, 5);
         if rep.comp(1).has_data() && !rep.comp(5).has_data() {
-            f.push(
-                Rule::PatientIdTypeMissing,
-                at.field(3).comp(n as u32 + 1, 5),
-                &rep.comp(1).text(),
-            );
+            f.push(Rule::PatientIdTypeMissing, type_at, &rep.comp(1).text());
+        } else {
+            codes::check(f, &codes.hl70203, &rep.comp(5), type_at, Rule::PatientIdTypeInvalid);
         }
     }
     let name = pid.field(5);

@@ -80,6 +80,7 @@ pub static EMBEDDED: &[(&str, &str)] = embed![
     "codesets/hl7/cdcrec_race.csv",
     "codesets/hl7/cdcrec_ethnicity.csv",
     "codesets/hl7/hl70001_administrative_sex.csv",
+    "codesets/hl7/hl70203_identifier_type.csv",
     "codesets/cair1/race.csv",
     "codesets/cair1/ethnicity.csv",
     "codesets/cair1/relationship.csv",
