@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Convert(args) => crate::convert::run(args, &load()?),
         Command::Check => check(&files),
         Command::Generate(args) => generate::run(&args),
+        Command::Validate(args) => crate::intake::command::validate(&args, &load()?),
     }
 }
 

@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, FixedOffset, Local};
 use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, Result};
 
 use crate::logging::LogFormat;
 
@@ -31,6 +34,25 @@ pub enum Command {
     Check,
     /// Write a synthetic CAIR1 flat-file pair (deterministic for a seed).
     Generate(GenerateArgs),
+    /// Validate HL7 VXU messages like an IIS and write one ACK per message.
+    Validate(ValidateArgs),
+}
+
+/// Arguments of `cairdx validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// ACK convention: `cair2` (AE on any ERR) or `cdc` (AA with warnings, as the IG examples).
+    #[arg(long, value_enum, default_value_t)]
+    pub profile: crate::hl7::ack::AckProfile,
+    /// HL7 files: single messages, concatenated messages or FHS/BHS batches, MLLP framed or not.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Directory to write the ACKs into, one `<stem>.ack.hl7` per input file.
+    #[arg(long, value_name = "OUT")]
+    pub acks: PathBuf,
+    /// Pin the processing time (RFC 3339) for reproducible ACKs and date checks.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
 }
 
 /// Arguments of `cairdx convert`.
@@ -89,4 +111,15 @@ pub struct GenerateArgs {
     /// Write the hand-picked showcase pair shipped in sample_data/ instead of random records.
     #[arg(long, conflicts_with_all = ["doses", "seed"])]
     pub showcase: bool,
+}
+
+/// The run's clock: `--timestamp` (RFC 3339) when given, for reproducible output, else now.
+pub fn clock(timestamp: Option<&str>) -> Result<DateTime<FixedOffset>> {
+    match timestamp {
+        Some(text) => DateTime::parse_from_rfc3339(text).map_err(|e| Error::Argument {
+            flag: "--timestamp",
+            reason: format!("{text:?} is not RFC 3339 ({e})"),
+        }),
+        None => Ok(Local::now().fixed_offset()),
+    }
 }

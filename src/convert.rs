@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
 
-use chrono::{DateTime, FixedOffset, Local};
+use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -99,13 +99,7 @@ pub fn run(args: ConvertArgs, specs: &SpecSet) -> Result<ExitStatus> {
             })
         }
     };
-    let clock = match &args.timestamp {
-        Some(text) => DateTime::parse_from_rfc3339(text).map_err(|e| Error::Argument {
-            flag: "--timestamp",
-            reason: format!("{text:?} is not RFC 3339 ({e})"),
-        })?,
-        None => Local::now().fixed_offset(),
-    };
+    let clock = crate::cli::clock(args.timestamp.as_deref())?;
     let job = ConvertJob {
         specs,
         layout: specs.layout(&args.layout)?,

@@ -152,6 +152,123 @@ rules! {
     CvxInactive = "V026",
     /// Provider NPI not 10 digits.
     NpiInvalid = "V027",
+    // VXU intake (crate::intake).
+    /// The input or its MSH cannot be parsed.
+    Unparseable = "M001",
+    /// MSH-11 is not an accepted processing id.
+    ProcessingIdUnsupported = "M002",
+    /// MSH-9.1 is not VXU.
+    MessageTypeUnsupported = "M003",
+    /// MSH-9.2 is not V04.
+    EventUnsupported = "M004",
+    /// MSH-12 is not an accepted version.
+    VersionUnsupported = "M005",
+    /// MSH-7 is empty.
+    MessageDateMissing = "M006",
+    /// MSH-7 is not a timestamp.
+    MessageDateInvalid = "M007",
+    /// MSH-7 is after the processing time.
+    MessageDateFuture = "M008",
+    /// MSH-7 without a UTC offset.
+    MessageDateNoOffset = "M009",
+    /// MSH-10 is empty.
+    ControlIdMissing = "M010",
+    /// MSH-21 names another profile.
+    ProfileIdUnexpected = "M011",
+    /// MSH-1/MSH-2 are not the standard delimiters (IZ-12, IZ-13).
+    NonStandardDelimiters = "M012",
+    /// MSH-15/16 outside HL7 0155 (IZ-16).
+    AckTypeInvalid = "M013",
+    /// The ACK lists only the first findings; this one counts the rest.
+    FindingsTruncated = "M014",
+    /// A segment the profile requires is missing.
+    SegmentMissing = "S001",
+    /// A segment the profile does not place here.
+    SegmentUnexpected = "S002",
+    /// A segment or group beyond its maximum cardinality.
+    SegmentRepeated = "S003",
+    /// A field of usage R is empty (fields with their own rule excepted).
+    FieldMissing = "S004",
+    /// A field of usage X is valued.
+    FieldNotSupported = "S005",
+    /// A field beyond its maximum cardinality.
+    FieldRepeated = "S006",
+    /// A primitive field beyond its maximum length.
+    FieldTooLong = "S007",
+    /// A DT/TS field (without its own rule) that is not a date.
+    DateTimeInvalid = "S008",
+    /// PID-3 has no identifier.
+    PatientIdMissing = "P101",
+    /// A PID-3 identifier without its type code.
+    PatientIdTypeMissing = "P102",
+    /// PID-7 is empty.
+    BirthDateMissing = "P103",
+    /// PID-7 is not a date.
+    BirthDateInvalid = "P104",
+    /// Race or ethnicity coded in another system than CDCREC.
+    CodingSystemNotCdcrec = "P105",
+    /// PID-29 is not a date.
+    DeathDateInvalid = "P106",
+    /// PD1-11 outside HL7 0215.
+    PublicityCodeUnknown = "P107",
+    /// PD1-12 outside Y/N.
+    ProtectionInvalid = "P108",
+    /// PD1-16 outside HL7 0441.
+    RegistryStatusUnknown = "P109",
+    /// NK1-3 outside HL7 0063.
+    RelationshipUnknown = "P110",
+    /// NK1-3 is empty (IG 1.5 example: the NK1 segment is rejected).
+    RelationshipMissing = "P111",
+    /// A PID-3 identifier type outside HL7 0203.
+    PatientIdTypeInvalid = "P112",
+    /// RXA-5 coded in another system than CVX or NDC (or none).
+    VaccineCodingSystemInvalid = "V101",
+    /// RXA-3 is empty.
+    AdminDateMissing = "V102",
+    /// RXA-3 is not a date.
+    AdminDateInvalid = "V103",
+    /// RXA-3 after MSH-7.
+    AdminDateAfterMessage = "V104",
+    /// RXA-3 outside the CVX licensed window.
+    AdminDateOutsideLicense = "V105",
+    /// RXA-3 outside the CVX expected window.
+    AdminDateOutsideExpected = "V106",
+    /// Age at an administered dose outside the CVX age window.
+    AgeOutsideValid = "V107",
+    /// A never-active or non-US CVX on an administered dose.
+    CvxNotUsable = "V108",
+    /// RXA-21 is empty.
+    ActionMissing = "V109",
+    /// RXR-1 outside HL7 0162 / NCIT.
+    RouteUnknown = "V110",
+    /// RXR-2 outside HL7 0163.
+    BodySiteUnknown = "V111",
+    /// A 30963-3 funding source outside the CDC value set.
+    FundingSourceUnknown = "V112",
+    /// RXA-9 outside NIP001.
+    InfoSourceUnknown = "V113",
+    /// RXA-9 empty on a completed dose (IZ-31).
+    InfoSourceMissing = "V114",
+    /// OBX-3 is empty.
+    ObservationIdMissing = "V115",
+    /// OBX-2 outside the IZ-21 value types.
+    ObservationTypeInvalid = "V116",
+    /// OBX-11 is not F (IZ-22).
+    ObservationStatusInvalid = "V117",
+    /// OBX-5 is empty.
+    ObservationValueMissing = "V118",
+    /// RXA-6 is not numeric.
+    DoseAmountNotNumeric = "V119",
+    /// RXA-18 valued and RXA-20 is not RE (IZ-32).
+    RefusalNotRe = "V120",
+    /// CVX 998 and RXA-20 is not NA (IZ-34).
+    NoVaccineNotNa = "V121",
+    /// RXA-3 after RXA-22.
+    AdminAfterSystemEntry = "V122",
+    /// RXA-4 valued and not RXA-3 (IZ-30).
+    AdminEndDiffers = "V123",
+    /// A coded value the code set marks deprecated.
+    CodeDeprecated = "V124",
 }
 
 /// How serious a finding is (HL7 table 0516).

@@ -19,6 +19,7 @@ pub mod error;
 pub mod finding;
 pub mod generate;
 pub mod hl7;
+pub mod intake;
 pub mod logging;
 pub mod model;
 pub mod parse;

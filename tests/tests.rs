@@ -1,5 +1,5 @@
 //! The integration-test binary: every test runs the real `cairdx` binary or library
-//! against real files in a temp dir.
+//! against real files in a temp dir; one module per area.
 
 // Fixtures and golden files are test inputs, not published outputs.
 #![allow(clippy::disallowed_methods)]
@@ -11,3 +11,7 @@ mod util;
 
 // `cairdx convert` and `cairdx check`: golden sample conversion, VXU rules, edge cases.
 mod convert;
+
+// VXU intake: golden ACKs for the reference messages, one mutation per ERROR rule,
+// parser/validator robustness, and the `cairdx validate` command.
+mod intake;

@@ -142,6 +142,8 @@ pub struct CodeSets {
     pub cdcrec_ethnicity: CodeSet,
     /// HL7 0001 sex.
     pub hl70001: CodeSet,
+    /// HL7 0203 identifier type.
+    pub hl70203: CodeSet,
     /// CAIR1 race digit → CDCREC.
     pub cair1_race: CodeSet,
     /// CAIR1 ethnicity → CDCREC.
@@ -231,6 +233,7 @@ impl CodeSets {
             cdcrec_race: take("cdcrec_race"),
             cdcrec_ethnicity: take("cdcrec_ethnicity"),
             hl70001: take("hl70001"),
+            hl70203: take("hl70203"),
             cair1_race: take("cair1_race"),
             cair1_ethnicity: take("cair1_ethnicity"),
             cair1_relationship: take("cair1_relationship"),

@@ -30,6 +30,7 @@ impl fmt::Display for SpecErrors {
 
 pub mod codeset;
 pub mod layout;
+pub mod profile;
 pub mod rules;
 
 use std::borrow::Cow;
@@ -38,6 +39,7 @@ use std::path::PathBuf;
 
 pub use codeset::{CodeSet, CodeSets};
 pub use layout::{ClientField, FieldDef, FieldType, Format, ImmField, Layout, LayoutSet};
+pub use profile::Profile;
 pub use rules::{RuleCatalogue, RuleDef};
 
 /// The rule catalogue, relative to the specs directory.
@@ -78,12 +80,15 @@ pub static EMBEDDED: &[(&str, &str)] = embed![
     "codesets/hl7/cdcrec_race.csv",
     "codesets/hl7/cdcrec_ethnicity.csv",
     "codesets/hl7/hl70001_administrative_sex.csv",
+    "codesets/hl7/hl70203_identifier_type.csv",
     "codesets/cair1/race.csv",
     "codesets/cair1/ethnicity.csv",
     "codesets/cair1/relationship.csv",
     "codesets/cair1/client_status.csv",
     "codesets/cair1/sex.csv",
     "codesets/cair1/route.csv",
+    "profiles/vxu_z22.toml",
+    "profiles/cvx_use_window.csv",
 ];
 
 /// Where spec files are read from.
@@ -157,6 +162,8 @@ pub struct SpecSet {
     pub codes: CodeSets,
     /// The rule catalogue.
     pub rules: RuleCatalogue,
+    /// The VXU intake profile.
+    pub profile: Profile,
 }
 
 impl SpecSet {
@@ -196,9 +203,10 @@ impl SpecSet {
         if let Some(codes) = &codes {
             codes.check_targets(&mut errors);
         }
-        match (rules, codes) {
-            (Some(rules), Some(codes)) if errors.is_empty() => {
-                Ok(SpecSet { layouts, codes, rules })
+        let profile = Profile::load(files, &mut errors);
+        match (rules, codes, profile) {
+            (Some(rules), Some(codes), Some(profile)) if errors.is_empty() => {
+                Ok(SpecSet { layouts, codes, rules, profile })
             }
             _ => Err(SpecErrors(errors)),
         }
