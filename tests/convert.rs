@@ -488,3 +488,27 @@ proptest! {
         }
     }
 }
+
+/// What `convert` writes, `validate` (the IIS-side checks) accepts with no error.
+#[test]
+fn converted_sample_passes_intake_validation() {
+    let wd = Workdir::new();
+    let sample = repo().join("sample_data");
+    let client = sample.join("SAMPLE_CLIENT.txt");
+    let imm = sample.join("SAMPLE_IMMUN.txt");
+    convert(&wd, client.to_str().unwrap(), Some(imm.to_str().unwrap()), &[]);
+    let out = wd.run(&[
+        "validate",
+        "--profile",
+        "cdc",
+        "out.hl7",
+        "--acks",
+        "acks",
+        "--timestamp",
+        CLOCK,
+    ]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let acks = String::from_utf8(wd.read("acks/out.ack.hl7")).unwrap();
+    assert_eq!(acks.matches("MSA|AA|").count(), 10, "{acks}");
+    assert!(!acks.split('\r').any(|seg| seg.starts_with("ERR") && seg.contains("|E|")), "{acks}");
+}
