@@ -26,5 +26,7 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Convert(_) | Command::Check | Command::Generate(_) => Ok(ExitStatus::Ok),
+        Command::Registry(cmd) => crate::registry::commands::registry(&cmd),
+        Command::Status(args) => crate::registry::commands::status(&args),
     }
 }

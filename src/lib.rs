@@ -14,6 +14,7 @@
 pub mod app;
 pub mod cli;
 pub mod error;
-pub mod spec;
 pub mod logging;
+pub mod registry;
 pub mod sink;
+pub mod spec;
