@@ -1,1 +1,2 @@
-
+// Registry store: snapshot import/export and Check Status through the binary.
+mod registry;

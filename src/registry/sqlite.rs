@@ -837,3 +837,218 @@ fn read_dose(r: &Row<'_>, d: &mut Dose) -> rusqlite::Result<()> {
     .ok_or_else(|| bad_value(10))?;
     text_into(r, 11, &mut d.external_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("r.db")).unwrap();
+        (dir, store)
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn patient(first: &str, chart: &str) -> Patient {
+        Patient {
+            first_name: first.into(),
+            last_name: "GARCIA".into(),
+            dob: Some(date(2020, 1, 15)),
+            sex: "F".into(),
+            chart_number: chart.into(),
+            site_id: "DE-000001".into(),
+            ..Patient::default()
+        }
+    }
+
+    #[test]
+    fn opening_twice_migrates_once() {
+        let (dir, mut store) = store();
+        store.insert_patient(&patient("ANA", "1")).unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(&dir.path().join("r.db")).unwrap();
+        assert_eq!(store.migrate().unwrap(), MIGRATIONS.len() as u32);
+        assert!(store.get_patient(RegistryId(1)).unwrap().is_some());
+        store.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(store);
+        let err = SqliteStore::open(&dir.path().join("r.db")).err().unwrap();
+        assert!(matches!(err, Error::SchemaTooNew { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn bulk_indexes_match_the_schema_and_survive_a_bulk_load() {
+        let (_dir, mut store) = store();
+        let check = |store: &SqliteStore| {
+            for (name, create) in BULK_INDEXES {
+                let sql: String = store
+                    .conn
+                    .query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [name], |r| {
+                        r.get(0)
+                    })
+                    .unwrap();
+                assert_eq!(&sql, create);
+            }
+        };
+        check(&store);
+        let failed = store.bulk(|s| {
+            s.insert_patient(&patient("ANA", "MRN1"))?;
+            Err::<(), _>(Error::UnknownPatient { registry_id: 1 })
+        });
+        assert!(failed.is_err());
+        check(&store);
+        store.bulk(|s| s.insert_patient(&patient("ANA", "MRN1"))).unwrap();
+        check(&store);
+        let plan: String = store
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT registry_id FROM patients \
+                 WHERE site_id = 'a' AND chart_number = 'b'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("patients_by_chart"), "{plan}");
+    }
+
+    #[test]
+    fn lookups_find_what_was_stored() {
+        let (_dir, mut store) = store();
+        let ana = store.insert_patient(&patient("ANA", "MRN1")).unwrap();
+        let bea = store.insert_patient(&patient("BEA", "MRN2")).unwrap();
+        assert_eq!(bea, RegistryId(ana.0 + 1), "new ids follow the highest");
+        let found = store.find_by_chart("DE-000001", "MRN2").unwrap().unwrap();
+        assert_eq!(found.registry_id, Some(bea));
+        assert_eq!(store.find_by_chart("DE-000002", "MRN2").unwrap(), None);
+        let same = store.find_by_demographics("ANA", "GARCIA", date(2020, 1, 15), "F").unwrap();
+        assert_eq!(same.len(), 1);
+        assert_eq!(
+            same[0],
+            Patient { registry_id: Some(ana), status: "A".into(), ..patient("ANA", "MRN1") }
+        );
+        assert!(store
+            .find_by_demographics("ANA", "GARCIA", date(2020, 1, 15), "M")
+            .unwrap()
+            .is_empty());
+
+        let mut changed = patient("ANA", "MRN1");
+        changed.locked = true;
+        assert!(store.update_patient(ana, &changed).unwrap());
+        assert!(store.get_patient(ana).unwrap().unwrap().locked);
+        assert!(!store.update_patient(RegistryId(999), &changed).unwrap());
+        let dup = Patient { registry_id: Some(ana), ..patient("X", "") };
+        assert!(matches!(store.insert_patient(&dup), Err(Error::DuplicateRegistryId { .. })));
+    }
+
+    #[test]
+    fn doses_by_group_and_date() {
+        let (_dir, mut store) = store();
+        let id = store.insert_patient(&patient("ANA", "MRN1")).unwrap();
+        let mut dose = Dose::new(id, date(2020, 3, 15), DoseSource::Vxu);
+        dose.cvx = "110".into();
+        dose.vaccine_groups = vec!["DTAP".into(), "HepB".into(), "POLIO".into()];
+        let dose_id = store.insert_dose(&dose).unwrap();
+        assert_eq!(store.dose_exists(id, "HepB", date(2020, 3, 15)).unwrap(), Some(dose_id));
+        assert_eq!(store.dose_exists(id, "MMR", date(2020, 3, 15)).unwrap(), None);
+        assert_eq!(store.dose_exists(id, "HepB", date(2020, 3, 16)).unwrap(), None);
+        let listed = store.list_doses(id).unwrap();
+        assert_eq!(listed, [Dose { id: Some(dose_id), ..dose.clone() }]);
+        assert!(store.delete_dose(dose_id).unwrap());
+        assert!(!store.delete_dose(dose_id).unwrap());
+        assert_eq!(
+            store.dose_exists(id, "HepB", date(2020, 3, 15)).unwrap(),
+            None,
+            "groups cascade"
+        );
+        dose.registry_id = RegistryId(404);
+        assert!(matches!(
+            store.insert_dose(&dose),
+            Err(Error::UnknownPatient { registry_id: 404 })
+        ));
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_nothing_and_nesting_is_a_savepoint() {
+        let (_dir, mut store) = store();
+        let run = store.start_run("job", RunKind::FlatFile, Utc::now()).unwrap();
+        let fp = Fingerprint::of_bytes(b"file one");
+        let err = store.transaction(|s| {
+            assert!(s.claim_input(&fp, "one.txt", run)?);
+            s.insert_patient(&patient("ANA", "MRN1"))?;
+            Err::<(), _>(Error::UnknownPatient { registry_id: 1 })
+        });
+        assert!(err.is_err());
+        assert_eq!(store.ledger_entry(&fp).unwrap(), None);
+        assert_eq!(store.get_patient(RegistryId(1)).unwrap(), None);
+
+        store
+            .transaction(|s| {
+                s.insert_patient(&patient("ANA", "MRN1"))?;
+                let inner = s.transaction(|s| {
+                    s.insert_patient(&patient("BEA", "MRN2"))?;
+                    Err::<(), _>(Error::UnknownPatient { registry_id: 2 })
+                });
+                assert!(inner.is_err());
+                Ok(())
+            })
+            .unwrap();
+        assert!(store.get_patient(RegistryId(1)).unwrap().is_some());
+        assert_eq!(store.get_patient(RegistryId(2)).unwrap(), None, "inner savepoint undone");
+    }
+
+    #[test]
+    fn the_ledger_claims_an_input_once() {
+        let (_dir, mut store) = store();
+        let run = store.start_run("job", RunKind::FlatFile, Utc::now()).unwrap();
+        let fp = Fingerprint::of_bytes(b"file one");
+        assert!(store.transaction(|s| s.claim_input(&fp, "one.txt", run)).unwrap());
+        assert!(!store.transaction(|s| s.claim_input(&fp, "renamed.txt", run)).unwrap());
+        let entry = store.ledger_entry(&fp).unwrap().unwrap();
+        assert_eq!((entry.file_name.as_str(), entry.run), ("one.txt", run));
+    }
+
+    #[test]
+    fn runs_files_and_messages_are_listed_with_filters() {
+        let (_dir, mut store) = store();
+        let t = |d| DateTime::parse_from_rfc3339(d).unwrap().with_timezone(&Utc);
+        let a = store.start_run("nightly", RunKind::FlatFile, t("2026-01-10T02:30:00Z")).unwrap();
+        let file = RunFile {
+            file_name: "A_CLIENT.txt".into(),
+            fingerprint: Fingerprint::of_bytes(b"a"),
+            counts: Counts { read: 5, added: 4, rejected: 1, ..Counts::default() },
+        };
+        store.add_run_file(a, &file).unwrap();
+        let msg = RunMessage {
+            msh10: "M1".into(),
+            inbound: "MSH|...".into(),
+            ack: "MSA|AA|M1".into(),
+            outcome: RunStatus::Ok,
+        };
+        store.add_run_message(a, Some("A_CLIENT.txt"), &msg).unwrap();
+        store.finish_run(a, t("2026-01-10T02:31:00Z"), RunStatus::Rejected, file.counts).unwrap();
+        let b = store.start_run("vxu-intake", RunKind::Vxu, t("2026-01-12T09:00:00Z")).unwrap();
+
+        let all = store.list_runs(&RunFilter::default()).unwrap();
+        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [b, a], "newest first");
+        assert_eq!(all[1].files, [file]);
+        assert_eq!(all[1].status, Some(RunStatus::Rejected));
+        assert_eq!(all[0].status, None);
+        assert_eq!(store.run_messages(a).unwrap(), [msg]);
+
+        let ids =
+            |f: RunFilter| store.list_runs(&f).unwrap().iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(RunFilter { to: Some(date(2026, 1, 10)), ..RunFilter::default() }), [a]);
+        assert_eq!(ids(RunFilter { from: Some(date(2026, 1, 11)), ..RunFilter::default() }), [b]);
+        assert_eq!(
+            ids(RunFilter { status: Some(RunStatus::Rejected), ..RunFilter::default() }),
+            [a]
+        );
+        assert_eq!(ids(RunFilter { job: Some("vxu-intake".into()), ..RunFilter::default() }), [b]);
+        assert_eq!(
+            ids(RunFilter { file: Some("A_CLIENT.txt".into()), ..RunFilter::default() }),
+            [a]
+        );
+    }
+}
