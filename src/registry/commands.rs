@@ -30,6 +30,8 @@ pub fn registry(cmd: &RegistryCommand) -> Result<ExitStatus> {
                     patients = report.patients,
                     doses = report.doses,
                     ignored_columns = report.unknown_columns.len(),
+                    patients_ms = report.patients_time.as_millis(),
+                    doses_ms = report.doses_time.as_millis(),
                     "Snapshot imported."
                 );
             }

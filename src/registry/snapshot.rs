@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use csv::{ByteRecord, ReaderBuilder, WriterBuilder};
@@ -79,6 +80,10 @@ pub struct ImportReport {
     pub doses: u64,
     /// Columns that were ignored, as `file: column`.
     pub unknown_columns: Vec<String>,
+    /// Time spent reading and storing patients (the deferred index rebuild comes after).
+    pub patients_time: Duration,
+    /// Time spent reading and storing doses.
+    pub doses_time: Duration,
     /// Set when one of the files had been imported before; nothing was stored then.
     pub already_imported: Option<LedgerEntry>,
 }
@@ -99,8 +104,10 @@ pub fn import<S: RegistryStore>(store: &mut S, spec: &ImportSpec<'_>) -> Result<
             }
         }
         let mut report = ImportReport::default();
+        let start = Instant::now();
         s.claim_input(&patients_fp, &file_name(spec.patients), run)?;
         report.patients = import_patients(s, spec.patients, &mut report.unknown_columns)?;
+        report.patients_time = start.elapsed();
         let added = Counts { read: report.patients, added: report.patients, ..Counts::default() };
         let file = RunFile {
             file_name: file_name(spec.patients),
@@ -109,8 +116,10 @@ pub fn import<S: RegistryStore>(store: &mut S, spec: &ImportSpec<'_>) -> Result<
         };
         s.add_run_file(run, &file)?;
         if let (Some(path), Some(fp)) = (spec.doses, doses_fp) {
+            let start = Instant::now();
             s.claim_input(&fp, &file_name(path), run)?;
             report.doses = import_doses(s, path, &mut report.unknown_columns)?;
+            report.doses_time = start.elapsed();
             let added = Counts { read: report.doses, added: report.doses, ..Counts::default() };
             s.add_run_file(
                 run,
@@ -355,6 +364,10 @@ pub struct ExportReport {
     pub doses: u64,
     /// The files written.
     pub files: Vec<PathBuf>,
+    /// Time spent writing patients.
+    pub patients_time: Duration,
+    /// Time spent writing doses.
+    pub doses_time: Duration,
 }
 
 /// Writes `patients.csv` and `doses.csv` into `out_dir`, sorted by registry id (doses then
@@ -364,6 +377,7 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
     let doses_path = out_dir.join("doses.csv");
     let mut num = String::new();
 
+    let start = Instant::now();
     let mut wtr = WriterBuilder::new().from_writer(AtomicFile::create(&patients_path)?);
     wtr.write_record(PATIENT_COLUMNS).at(&patients_path)?;
     let mut patients = 0;
@@ -399,7 +413,9 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
         Ok(())
     })?;
     let patients_file = finish(wtr, &patients_path)?;
+    let patients_time = start.elapsed();
 
+    let start = Instant::now();
     let mut wtr = WriterBuilder::new().from_writer(AtomicFile::create(&doses_path)?);
     wtr.write_record(DOSE_COLUMNS).at(&doses_path)?;
     let mut doses = 0;
@@ -429,9 +445,10 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
         Ok(())
     })?;
     let doses_file = finish(wtr, &doses_path)?;
+    let doses_time = start.elapsed();
 
     let files = vec![patients_file.commit()?, doses_file.commit()?];
-    Ok(ExportReport { patients, doses, files })
+    Ok(ExportReport { patients, doses, files, patients_time, doses_time })
 }
 
 fn finish(wtr: csv::Writer<AtomicFile>, path: &Path) -> Result<AtomicFile> {

@@ -130,12 +130,22 @@ const BULK_INDEXES: &[(&str, &str)] = &[
     ("dose_groups_by_dose", "CREATE INDEX dose_groups_by_dose ON dose_groups(dose_id)"),
 ];
 
-const PATIENT_COLUMNS: &str = "registry_id, first_name, middle_name, last_name, suffix, dob, \
-    sex, street, city, state, zip, phone, email, mother_maiden_last, guardian_first, \
-    guardian_last, medi_cal_cin, chart_number, site_id, locked, status";
+// Column lists as macros so every statement is a `concat!` literal: the per-record paths
+// (insert, lookups) must not format SQL text for each call.
+macro_rules! patient_columns {
+    () => {
+        "registry_id, first_name, middle_name, last_name, suffix, dob, sex, street, city, \
+         state, zip, phone, email, mother_maiden_last, guardian_first, guardian_last, \
+         medi_cal_cin, chart_number, site_id, locked, status"
+    };
+}
 
-const DOSE_COLUMNS: &str = "id, registry_id, vaccination_date, cvx, cpt, ndc, mvx, lot_number, \
-    administered, site_id, source, external_id";
+macro_rules! dose_columns {
+    () => {
+        "id, registry_id, vaccination_date, cvx, cpt, ndc, mvx, lot_number, administered, \
+         site_id, source, external_id"
+    };
+}
 
 /// A registry store in one SQLite file.
 pub struct SqliteStore {
@@ -316,11 +326,13 @@ impl RegistryStore for SqliteStore {
     }
 
     fn find_by_chart(&self, site_id: &str, chart_number: &str) -> Result<Option<Patient>> {
-        let sql = format!(
-            "SELECT {PATIENT_COLUMNS} FROM patients WHERE site_id = ?1 AND chart_number = ?2 \
+        let sql: &str = concat!(
+            "SELECT ",
+            patient_columns!(),
+            " FROM patients WHERE site_id = ?1 AND chart_number = ?2 \
              ORDER BY registry_id LIMIT 1"
         );
-        Ok(self.query_patients(&sql, params![site_id, chart_number])?.pop())
+        Ok(self.query_patients(sql, params![site_id, chart_number])?.pop())
     }
 
     fn find_by_demographics(
@@ -330,24 +342,29 @@ impl RegistryStore for SqliteStore {
         dob: NaiveDate,
         sex: &str,
     ) -> Result<Vec<Patient>> {
-        let sql = format!(
-            "SELECT {PATIENT_COLUMNS} FROM patients WHERE last_name = ?1 AND first_name = ?2 \
+        let sql: &str = concat!(
+            "SELECT ",
+            patient_columns!(),
+            " FROM patients WHERE last_name = ?1 AND first_name = ?2 \
              AND dob = ?3 AND sex IS ?4 ORDER BY registry_id"
         );
         let dob = IsoDate::new(dob);
-        self.query_patients(&sql, params![last_name, first_name, dob.as_str(), blank(sex)])
+        self.query_patients(sql, params![last_name, first_name, dob.as_str(), blank(sex)])
     }
 
     fn get_patient(&self, id: RegistryId) -> Result<Option<Patient>> {
-        let sql = format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE registry_id = ?1");
-        Ok(self.query_patients(&sql, [id.0])?.pop())
+        let sql: &str =
+            concat!("SELECT ", patient_columns!(), " FROM patients WHERE registry_id = ?1");
+        Ok(self.query_patients(sql, [id.0])?.pop())
     }
 
     fn insert_patient(&mut self, p: &Patient) -> Result<RegistryId> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!(
-                "INSERT INTO patients ({PATIENT_COLUMNS}) VALUES \
+            .prepare_cached(concat!(
+                "INSERT INTO patients (",
+                patient_columns!(),
+                ") VALUES \
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
                  ?18, ?19, ?20, ?21)"
             ))
@@ -451,8 +468,10 @@ impl RegistryStore for SqliteStore {
         let date = IsoDate::new(d.vaccination_date);
         let result = self
             .conn
-            .prepare_cached(&format!(
-                "INSERT INTO doses ({DOSE_COLUMNS}) VALUES \
+            .prepare_cached(concat!(
+                "INSERT INTO doses (",
+                dose_columns!(),
+                ") VALUES \
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))
             .and_then(|mut stmt| {
@@ -501,11 +520,13 @@ impl RegistryStore for SqliteStore {
     }
 
     fn list_doses(&self, id: RegistryId) -> Result<Vec<Dose>> {
-        let sql = format!(
-            "SELECT {DOSE_COLUMNS} FROM doses WHERE registry_id = ?1 \
+        let sql: &str = concat!(
+            "SELECT ",
+            dose_columns!(),
+            " FROM doses WHERE registry_id = ?1 \
              ORDER BY vaccination_date, id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
+        let mut stmt = self.conn.prepare_cached(sql).at(&self.path)?;
         let mut rows = stmt.query([id.0]).at(&self.path)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().at(&self.path)? {
@@ -531,8 +552,9 @@ impl RegistryStore for SqliteStore {
     }
 
     fn for_each_patient(&self, f: &mut dyn FnMut(&Patient) -> Result<()>) -> Result<()> {
-        let sql = format!("SELECT {PATIENT_COLUMNS} FROM patients ORDER BY registry_id");
-        let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
+        let sql: &str =
+            concat!("SELECT ", patient_columns!(), " FROM patients ORDER BY registry_id");
+        let mut stmt = self.conn.prepare(sql).at(&self.path)?;
         let mut rows = stmt.query([]).at(&self.path)?;
         let mut p = Patient::default();
         while let Some(row) = rows.next().at(&self.path)? {
@@ -543,9 +565,12 @@ impl RegistryStore for SqliteStore {
     }
 
     fn for_each_dose(&self, f: &mut dyn FnMut(&Dose) -> Result<()>) -> Result<()> {
-        let sql =
-            format!("SELECT {DOSE_COLUMNS} FROM doses ORDER BY registry_id, vaccination_date, id");
-        let mut stmt = self.conn.prepare(&sql).at(&self.path)?;
+        let sql: &str = concat!(
+            "SELECT ",
+            dose_columns!(),
+            " FROM doses ORDER BY registry_id, vaccination_date, id"
+        );
+        let mut stmt = self.conn.prepare(sql).at(&self.path)?;
         let mut rows = stmt.query([]).at(&self.path)?;
         let mut d = Dose::new(RegistryId(0), NaiveDate::MIN, DoseSource::Snapshot);
         while let Some(row) = rows.next().at(&self.path)? {
