@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use cairdx::registry::snapshot::{self, ImportSpec, DOSE_COLUMNS, PATIENT_COLUMNS};
+use cairdx::registry::snapshot::{self, ImportSpec, SnapshotFormat, DOSE_COLUMNS, PATIENT_COLUMNS};
 use cairdx::registry::SqliteStore;
 
 const FIRST: [&str; 8] = ["ANA", "JOSE", "MARIA", "LUIS", "SOFIA", "MATEO", "EMMA", "NOAH"];
@@ -114,8 +114,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = SqliteStore::open(&db)?;
     let (p, d) = (dir.path().join("patients.csv"), dir.path().join("doses.csv"));
     let t = Instant::now();
-    let report =
-        snapshot::import(&mut store, &ImportSpec { patients: &p, doses: Some(&d), job: "bench" })?;
+    let report = snapshot::import(
+        &mut store,
+        &ImportSpec { patients: &p, doses: Some(&d), format: SnapshotFormat::Csv, job: "bench" },
+    )?;
     let import = t.elapsed().as_secs_f64();
     assert_eq!((report.patients, report.doses), (patients, doses));
     let (pt, dt) = (report.patients_time.as_secs_f64(), report.doses_time.as_secs_f64());

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::logging::LogFormat;
+use crate::registry::snapshot::SnapshotFormat;
 use crate::registry::RunStatus;
 
 /// cairdx: batch data exchange for an immunization registry (CAIR2 and registries like it).
@@ -64,16 +65,9 @@ pub struct RegistryImportArgs {
     /// Job name recorded in the run log.
     #[arg(long, default_value = "snapshot-import", value_name = "NAME")]
     pub job: String,
-}
-
-/// Snapshot file format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum SnapshotFormat {
-    /// RFC 4180 CSV with a header row.
-    #[default]
-    Csv,
-    /// Apache Parquet (needs a build with the `parquet` feature).
-    Parquet,
+    /// Format of the snapshot files.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: SnapshotFormat,
 }
 
 /// Arguments of `cairdx registry export`.

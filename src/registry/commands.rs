@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use crate::app::ExitStatus;
-use crate::cli::{RegistryCommand, SnapshotFormat, StatusArgs};
+use crate::cli::{RegistryCommand, StatusArgs};
 use crate::error::{Error, IoContext, Result};
-use crate::registry::snapshot::{self, ImportSpec};
+use crate::registry::snapshot::{self, ImportSpec, SnapshotFormat};
 use crate::registry::{status, RegistryStore, RunFilter, SqliteStore};
 
 /// Runs `cairdx registry import|export`.
@@ -16,6 +16,7 @@ pub fn registry(cmd: &RegistryCommand) -> Result<ExitStatus> {
             let spec = ImportSpec {
                 patients: &args.patients,
                 doses: args.doses.as_deref(),
+                format: args.format,
                 job: &args.job,
             };
             let report = snapshot::import(&mut store, &spec)?;
@@ -44,12 +45,10 @@ pub fn registry(cmd: &RegistryCommand) -> Result<ExitStatus> {
             std::fs::create_dir_all(&args.out_dir).at(&args.out_dir)?;
             let report = match args.format {
                 SnapshotFormat::Csv => snapshot::export(&store, &args.out_dir)?,
-                SnapshotFormat::Parquet => {
-                    return Err(Error::Argument {
-                        flag: "--format",
-                        reason: "this cairdx was built without the `parquet` feature".to_owned(),
-                    })
-                }
+                #[cfg(feature = "parquet")]
+                SnapshotFormat::Parquet => crate::registry::parquet::export(&store, &args.out_dir)?,
+                #[cfg(not(feature = "parquet"))]
+                SnapshotFormat::Parquet => return Err(snapshot::without_parquet()),
             };
             tracing::info!(patients = report.patients, doses = report.doses, "Snapshot exported.");
             Ok(ExitStatus::Ok)

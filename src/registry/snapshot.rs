@@ -67,6 +67,8 @@ pub struct ImportSpec<'a> {
     pub patients: &'a Path,
     /// The `doses` CSV, if the snapshot has one.
     pub doses: Option<&'a Path>,
+    /// Format of both files.
+    pub format: SnapshotFormat,
     /// Job name recorded in the run log.
     pub job: &'a str,
 }
@@ -106,7 +108,8 @@ pub fn import<S: RegistryStore>(store: &mut S, spec: &ImportSpec<'_>) -> Result<
         let mut report = ImportReport::default();
         let start = Instant::now();
         s.claim_input(&patients_fp, &file_name(spec.patients), run)?;
-        report.patients = import_patients(s, spec.patients, &mut report.unknown_columns)?;
+        report.patients =
+            import_patients(s, spec.patients, spec.format, &mut report.unknown_columns)?;
         report.patients_time = start.elapsed();
         let added = Counts { read: report.patients, added: report.patients, ..Counts::default() };
         let file = RunFile {
@@ -118,7 +121,7 @@ pub fn import<S: RegistryStore>(store: &mut S, spec: &ImportSpec<'_>) -> Result<
         if let (Some(path), Some(fp)) = (spec.doses, doses_fp) {
             let start = Instant::now();
             s.claim_input(&fp, &file_name(path), run)?;
-            report.doses = import_doses(s, path, &mut report.unknown_columns)?;
+            report.doses = import_doses(s, path, spec.format, &mut report.unknown_columns)?;
             report.doses_time = start.elapsed();
             let added = Counts { read: report.doses, added: report.doses, ..Counts::default() };
             s.add_run_file(
@@ -248,20 +251,83 @@ impl<'a> Row<'a> {
     }
 }
 
-/// Reads a snapshot CSV, calling `each` per data row; returns the number of rows.
+/// Snapshot file format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotFormat {
+    /// RFC 4180 CSV with a header row.
+    #[default]
+    Csv,
+    /// Apache Parquet (needs a build with the `parquet` feature).
+    Parquet,
+}
+
+/// The rows of one snapshot table, whatever the file format: column names, then records.
+/// Both formats go through the same checks because both end up as text records.
+pub(crate) trait RowSource {
+    /// Column names.
+    fn headers(&self) -> &ByteRecord;
+    /// Reads the next record into `record`; returns its line number (for Parquet, the row
+    /// number + 1, as if a header came first), or `None` at the end.
+    fn next_record(&mut self, record: &mut ByteRecord) -> Result<Option<u64>>;
+}
+
+struct CsvRows {
+    rdr: csv::Reader<std::fs::File>,
+    headers: ByteRecord,
+    path: PathBuf,
+}
+
+impl RowSource for CsvRows {
+    fn headers(&self) -> &ByteRecord {
+        &self.headers
+    }
+
+    fn next_record(&mut self, record: &mut ByteRecord) -> Result<Option<u64>> {
+        if self.rdr.read_byte_record(record).at(&self.path)? {
+            Ok(Some(record.position().map_or(0, csv::Position::line)))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn open_rows(path: &Path, format: SnapshotFormat) -> Result<Box<dyn RowSource>> {
+    match format {
+        SnapshotFormat::Csv => {
+            let mut rdr = ReaderBuilder::new().from_path(path).at(path)?;
+            let headers = rdr.byte_headers().at(path)?.clone();
+            Ok(Box::new(CsvRows { rdr, headers, path: path.to_path_buf() }))
+        }
+        #[cfg(feature = "parquet")]
+        SnapshotFormat::Parquet => Ok(Box::new(super::parquet::ParquetRows::open(path)?)),
+        #[cfg(not(feature = "parquet"))]
+        SnapshotFormat::Parquet => Err(without_parquet()),
+    }
+}
+
+/// The error for `--format parquet` in a build without the `parquet` feature.
+#[cfg(not(feature = "parquet"))]
+pub fn without_parquet() -> Error {
+    Error::Argument {
+        flag: "--format",
+        reason: "this cairdx was built without the `parquet` feature".to_owned(),
+    }
+}
+
+/// Reads one snapshot table, calling `each` per data row; returns the number of rows.
 fn for_each_row(
     path: &Path,
+    format: SnapshotFormat,
     known: &[&'static str],
     required: &[&'static str],
     unknown: &mut Vec<String>,
     mut each: impl FnMut(&Row<'_>) -> Result<()>,
 ) -> Result<u64> {
-    let mut rdr = ReaderBuilder::new().from_path(path).at(path)?;
-    let header = Header::read(path, rdr.byte_headers().at(path)?, known, required, unknown)?;
+    let mut rows = open_rows(path, format)?;
+    let header = Header::read(path, rows.headers(), known, required, unknown)?;
     let mut record = ByteRecord::new();
     let mut n = 0;
-    while rdr.read_byte_record(&mut record).at(path)? {
-        let line = record.position().map_or(0, csv::Position::line);
+    while let Some(line) = rows.next_record(&mut record)? {
         each(&Row { path, line, record: &record, header: &header, known })?;
         n += 1;
     }
@@ -271,10 +337,11 @@ fn for_each_row(
 fn import_patients<S: RegistryStore>(
     store: &mut S,
     path: &Path,
+    format: SnapshotFormat,
     unknown: &mut Vec<String>,
 ) -> Result<u64> {
     let mut p = Patient::default();
-    for_each_row(path, &PATIENT_COLUMNS, &["registry_id"], unknown, |row| {
+    for_each_row(path, format, &PATIENT_COLUMNS, &["registry_id"], unknown, |row| {
         let id = row.registry_id(0)?;
         p.registry_id = Some(id);
         row.copy(1, &mut p.first_name)?;
@@ -324,35 +391,43 @@ fn import_patients<S: RegistryStore>(
 fn import_doses<S: RegistryStore>(
     store: &mut S,
     path: &Path,
+    format: SnapshotFormat,
     unknown: &mut Vec<String>,
 ) -> Result<u64> {
     let mut d = Dose::new(RegistryId(0), chrono::NaiveDate::MIN, DoseSource::Snapshot);
-    for_each_row(path, &DOSE_COLUMNS, &["registry_id", "vaccination_date"], unknown, |row| {
-        d.registry_id = row.registry_id(0)?;
-        d.vaccination_date =
-            parse_iso_date(row.bytes(1)).ok_or_else(|| row.error(1, "not a YYYY-MM-DD date"))?;
-        row.copy(2, &mut d.cvx)?;
-        row.copy(3, &mut d.cpt)?;
-        row.copy(4, &mut d.ndc)?;
-        if d.cvx.is_empty() && d.cpt.is_empty() && d.ndc.is_empty() {
-            return Err(row.error(2, "a dose needs a cvx, cpt or ndc code"));
-        }
-        row.copy(5, &mut d.mvx)?;
-        row.copy(6, &mut d.lot_number)?;
-        d.administered = row.yes_no(7)?;
-        row.copy(8, &mut d.site_id)?;
-        d.source = match row.text(9)? {
-            "" => DoseSource::Snapshot,
-            s => DoseSource::parse(s)
-                .ok_or_else(|| row.error(9, "not flat-file, vxu, snapshot or blank"))?,
-        };
-        row.copy(10, &mut d.external_id)?;
-        store.insert_dose(&d).map_err(|e| match e {
-            Error::UnknownPatient { .. } => row.error(0, "no patient has this registry_id"),
-            e => e,
-        })?;
-        Ok(())
-    })
+    for_each_row(
+        path,
+        format,
+        &DOSE_COLUMNS,
+        &["registry_id", "vaccination_date"],
+        unknown,
+        |row| {
+            d.registry_id = row.registry_id(0)?;
+            d.vaccination_date = parse_iso_date(row.bytes(1))
+                .ok_or_else(|| row.error(1, "not a YYYY-MM-DD date"))?;
+            row.copy(2, &mut d.cvx)?;
+            row.copy(3, &mut d.cpt)?;
+            row.copy(4, &mut d.ndc)?;
+            if d.cvx.is_empty() && d.cpt.is_empty() && d.ndc.is_empty() {
+                return Err(row.error(2, "a dose needs a cvx, cpt or ndc code"));
+            }
+            row.copy(5, &mut d.mvx)?;
+            row.copy(6, &mut d.lot_number)?;
+            d.administered = row.yes_no(7)?;
+            row.copy(8, &mut d.site_id)?;
+            d.source = match row.text(9)? {
+                "" => DoseSource::Snapshot,
+                s => DoseSource::parse(s)
+                    .ok_or_else(|| row.error(9, "not flat-file, vxu, snapshot or blank"))?,
+            };
+            row.copy(10, &mut d.external_id)?;
+            store.insert_dose(&d).map_err(|e| match e {
+                Error::UnknownPatient { .. } => row.error(0, "no patient has this registry_id"),
+                e => e,
+            })?;
+            Ok(())
+        },
+    )
 }
 
 /// What an export wrote.
@@ -482,7 +557,7 @@ registry_id,vaccination_date,cvx,cpt,ndc,mvx,lot_number,administered,site_id,sou
     }
 
     fn spec<'a>(patients: &'a Path, doses: Option<&'a Path>) -> ImportSpec<'a> {
-        ImportSpec { patients, doses, job: "test" }
+        ImportSpec { patients, doses, format: SnapshotFormat::Csv, job: "test" }
     }
 
     #[test]
