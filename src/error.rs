@@ -96,6 +96,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A Parquet snapshot that polars cannot read or write.
+    #[cfg(feature = "parquet")]
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The snapshot file.
+        path: PathBuf,
+        /// polars' error.
+        source: polars::error::PolarsError,
+    },
     /// A snapshot row with an unusable value. The value itself is not repeated: it may be PHI.
     #[error("{path}:{line}: column {column}: {reason}")]
     Snapshot {

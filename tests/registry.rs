@@ -65,6 +65,24 @@ fn import_then_export_round_trips() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already imported"));
     cairdx(&["registry", "export", "--db", s(&db), "--out-dir", s(&out)]);
     assert_eq!(std::fs::read_to_string(out.join("doses.csv")).unwrap(), DOSES);
+
+    let parquet = cairdx(&[
+        "registry",
+        "export",
+        "--db",
+        s(&db),
+        "--out-dir",
+        s(&out),
+        "--format",
+        "parquet",
+    ]);
+    let expected = if cfg!(feature = "parquet") { 0 } else { 2 };
+    assert_eq!(
+        parquet.status.code(),
+        Some(expected),
+        "{}",
+        String::from_utf8_lossy(&parquet.stderr)
+    );
 }
 
 #[test]

@@ -23,6 +23,8 @@ use sha2::{Digest, Sha256};
 use crate::error::{IoContext, Result};
 
 pub mod commands;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod snapshot;
 pub mod sqlite;
 pub mod status;
@@ -235,7 +237,7 @@ impl fmt::Display for RunId {
 }
 
 /// What kind of work a run did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunKind {
     /// A CAIR1 flat-file load.
     FlatFile,

@@ -141,8 +141,11 @@ pub fn import<S: RegistryStore>(store: &mut S, spec: &ImportSpec<'_>) -> Result<
         }
         Err(_) => (RunStatus::Failed, Counts::default()),
     };
-    store.finish_run(run, Utc::now(), status, counts)?;
-    result
+    let finished = store.finish_run(run, Utc::now(), status, counts);
+    // The import's own error matters more than a failure to log it.
+    let report = result?;
+    finished?;
+    Ok(report)
 }
 
 fn file_name(path: &Path) -> String {
