@@ -33,6 +33,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Check => check(&files),
         Command::Generate(args) => generate::run(&args),
         Command::Validate(args) => crate::intake::command::validate(&args, &load()?),
+        Command::Registry(cmd) => crate::registry::commands::registry(&cmd),
+        Command::Status(args) => crate::registry::commands::status(&args),
     }
 }
 

@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, FixedOffset, Local};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate};
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::{Error, Result};
 
 use crate::logging::LogFormat;
+use crate::registry::snapshot::SnapshotFormat;
+use crate::registry::RunStatus;
 
 /// cairdx: batch data exchange for an immunization registry (CAIR2 and registries like it).
 #[derive(Debug, Parser)]
@@ -36,6 +38,11 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Validate HL7 VXU messages like an IIS and write one ACK per message.
     Validate(ValidateArgs),
+    /// Import or export a registry snapshot (patients and doses).
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// List runs and their files, like CAIR2's Check Status screen.
+    Status(StatusArgs),
 }
 
 /// Arguments of `cairdx validate`.
@@ -53,6 +60,72 @@ pub struct ValidateArgs {
     /// Pin the processing time (RFC 3339) for reproducible ACKs and date checks.
     #[arg(long, value_name = "TIME")]
     pub timestamp: Option<String>,
+}
+
+/// The `cairdx registry` commands.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Load a snapshot into the store in one transaction (a file already loaded is skipped).
+    Import(RegistryImportArgs),
+    /// Write the store out as `patients.csv` and `doses.csv`, sorted by registry id.
+    Export(RegistryExportArgs),
+}
+
+/// Arguments of `cairdx registry import`.
+#[derive(Debug, Args)]
+pub struct RegistryImportArgs {
+    /// The registry database (created if missing).
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The `patients` snapshot CSV.
+    #[arg(long, value_name = "FILE")]
+    pub patients: PathBuf,
+    /// The `doses` snapshot CSV.
+    #[arg(long, value_name = "FILE")]
+    pub doses: Option<PathBuf>,
+    /// Job name recorded in the run log.
+    #[arg(long, default_value = "snapshot-import", value_name = "NAME")]
+    pub job: String,
+    /// Format of the snapshot files.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: SnapshotFormat,
+}
+
+/// Arguments of `cairdx registry export`.
+#[derive(Debug, Args)]
+pub struct RegistryExportArgs {
+    /// The registry database.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// Directory to write the snapshot files into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: SnapshotFormat,
+}
+
+/// Arguments of `cairdx status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The registry database.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// Runs started on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Runs started on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Runs that ended with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<RunStatus>,
+    /// Runs of this job.
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+    /// Runs that had an input file of this name.
+    #[arg(long, value_name = "NAME")]
+    pub file: Option<String>,
 }
 
 /// Arguments of `cairdx convert`.

@@ -46,6 +46,77 @@ pub enum Error {
         /// The names that exist, comma separated.
         known: String,
     },
+    /// The registry database refused an operation.
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer cairdx whose schema this one does not know.
+    #[error(
+        "{path}: registry schema version {found} is newer than this cairdx supports ({supported})"
+    )]
+    SchemaTooNew {
+        /// The database file.
+        path: PathBuf,
+        /// `PRAGMA user_version` found in the file.
+        found: u32,
+        /// The newest version this build can migrate to.
+        supported: u32,
+    },
+    /// A patient insert named a registry id that is already taken.
+    #[error("registry id {registry_id} already exists")]
+    DuplicateRegistryId {
+        /// The registry id.
+        registry_id: i64,
+    },
+    /// A dose names a registry id that no patient has.
+    #[error("no patient with registry id {registry_id}")]
+    UnknownPatient {
+        /// The registry id.
+        registry_id: i64,
+    },
+    /// A CSV file that the csv crate cannot read (the error carries the position).
+    #[error("{path}: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The csv crate's error, with line and byte position.
+        source: csv::Error,
+    },
+    /// A snapshot header that cannot be used: a required column is missing or doubled.
+    #[error("{path}: column {column:?}: {reason}")]
+    SnapshotHeader {
+        /// The snapshot file.
+        path: PathBuf,
+        /// The column name concerned.
+        column: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A Parquet snapshot that polars cannot read or write.
+    #[cfg(feature = "parquet")]
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The snapshot file.
+        path: PathBuf,
+        /// polars' error.
+        source: polars::error::PolarsError,
+    },
+    /// A snapshot row with an unusable value. The value itself is not repeated: it may be PHI.
+    #[error("{path}:{line}: column {column}: {reason}")]
+    Snapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// 1-based line of the record (the header is line 1).
+        line: u64,
+        /// The column whose value is bad.
+        column: &'static str,
+        /// What is wrong with the value.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -64,5 +135,29 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
         self.map_err(|source| Error::io(path, source))
+    }
+}
+
+/// Adds the database path to a `rusqlite::Result`.
+pub trait SqlContext<T> {
+    /// Maps the SQLite error to [`Error::Sqlite`] naming the database `path`.
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> SqlContext<T> for rusqlite::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::Sqlite { path: path.into(), source })
+    }
+}
+
+/// Adds the file path to a `csv::Result`.
+pub trait CsvContext<T> {
+    /// Maps the csv error to [`Error::Csv`] naming `path`.
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> CsvContext<T> for csv::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::Csv { path: path.into(), source })
     }
 }

@@ -24,6 +24,7 @@ pub mod logging;
 pub mod model;
 pub mod parse;
 pub mod progress;
+pub mod registry;
 pub mod response;
 pub mod sink;
 pub mod spec;

@@ -15,3 +15,6 @@ mod convert;
 // VXU intake: golden ACKs for the reference messages, one mutation per ERROR rule,
 // parser/validator robustness, and the `cairdx validate` command.
 mod intake;
+
+// Registry store: snapshot import/export and Check Status through the binary.
+mod registry;
