@@ -540,12 +540,11 @@ impl<'s> Checker<'s> {
         Some(Dose {
             line,
             date,
-            order_id: format!(
-                "{}-{}-{}",
-                patient.record_id,
-                crate::hl7::vxu::ymd(date),
-                vaccine.code
-            ),
+            order_id: {
+                let day = crate::hl7::vxu::ymd(date);
+                let day = std::str::from_utf8(&day).unwrap_or_default();
+                format!("{}-{day}-{}", patient.record_id, vaccine.code)
+            },
             vaccine,
             trade_name: get(I::TradeName),
             mvx,

@@ -109,19 +109,22 @@ impl<'o> Segment<'o> {
     }
 }
 
-/// `YYYYMMDD` (chrono's formatter parses its pattern on every call: too slow here).
-pub fn ymd(date: NaiveDate) -> String {
+/// `YYYYMMDD` as ASCII digits, without allocating (chrono's formatter parses its pattern
+/// on every call, and dates are in every segment of a dose).
+pub fn ymd(date: NaiveDate) -> [u8; 8] {
     use chrono::Datelike;
-    let mut s = String::with_capacity(8);
-    let digits = |s: &mut String, n: u32, width: u32| {
-        for p in (0..width).rev() {
-            s.push(char::from(b'0' + ((n / 10u32.pow(p)) % 10) as u8));
+    let mut out = [b'0'; 8];
+    let mut put = |at: usize, n: u32, width: usize| {
+        let mut n = n;
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
         }
     };
-    digits(&mut s, date.year().unsigned_abs(), 4);
-    digits(&mut s, date.month(), 2);
-    digits(&mut s, date.day(), 2);
-    s
+    put(0, date.year().unsigned_abs(), 4);
+    put(4, date.month(), 2);
+    put(6, date.day(), 2);
+    out
 }
 
 /// Appends the VXU of `patient` and `doses` to `out`.
@@ -191,7 +194,7 @@ fn write_pid(out: &mut Vec<u8>, ids: MessageIds<'_>, p: &Patient<'_, '_>) {
     if !p.mother.last.is_empty() {
         pid.at(6).all(&[&p.mother.last, &p.mother.first, "", "", "", "", "M"]);
     }
-    pid.at(7).text(&ymd(p.birth_date)).at(8).text(p.sex);
+    pid.at(7).raw(&ymd(p.birth_date)).at(8).text(p.sex);
     if let Some(race) = p.race {
         pid.at(10).coded(race, "CDCREC");
     }
@@ -222,7 +225,7 @@ fn write_pid(out: &mut Vec<u8>, ids: MessageIds<'_>, p: &Patient<'_, '_>) {
         pid.at(24).text(if multiple { "Y" } else { "N" }).at(25).text(p.birth_order);
     }
     if let Some(death) = p.death_date {
-        pid.at(29).text(&ymd(death)).at(30).raw(b"Y");
+        pid.at(29).raw(&ymd(death)).at(30).raw(b"Y");
     }
     pid.end();
 }
@@ -266,7 +269,7 @@ fn write_order(out: &mut Vec<u8>, d: &Dose<'_, '_>) {
 
     let date = ymd(d.date);
     let mut rxa = Segment::start(out, "RXA");
-    rxa.at(1).raw(b"0").at(2).raw(b"1").at(3).text(&date).at(4).text(&date);
+    rxa.at(1).raw(b"0").at(2).raw(b"1").at(3).raw(&date).at(4).raw(&date);
     rxa.at(5).coded(d.vaccine, "CVX").at(6);
     match d.amount {
         Some(amount) => rxa.text(amount).at(7).raw(b"mL^mL^UCUM"),
@@ -283,7 +286,7 @@ fn write_order(out: &mut Vec<u8>, d: &Dose<'_, '_>) {
         rxa.at(11).components(&["", "", "", d.admin_site]);
         rxa.at(15).text(d.lot);
         if let Some(exp) = d.lot_expiration {
-            rxa.at(16).text(&ymd(exp));
+            rxa.at(16).raw(&ymd(exp));
         }
         if let Some(mvx) = d.mvx {
             rxa.at(17).coded(mvx, "MVX");
@@ -330,7 +333,7 @@ fn write_order(out: &mut Vec<u8>, d: &Dose<'_, '_>) {
 struct ObxWriter<'o, 'd> {
     out: &'o mut Vec<u8>,
     set_id: usize,
-    date: &'d str,
+    date: &'d [u8; 8],
 }
 
 impl ObxWriter<'_, '_> {
@@ -352,7 +355,7 @@ impl ObxWriter<'_, '_> {
     ) {
         let date = self.date;
         let mut seg = self.start("CE", observation, sub_id);
-        seg.coded(value, system).at(11).raw(b"F").at(14).text(date);
+        seg.coded(value, system).at(11).raw(b"F").at(14).raw(date);
         if per_dose {
             seg.at(17).raw(b"VXC40^Eligibility captured at the immunization level^CDCPHINVS");
         }
@@ -362,11 +365,11 @@ impl ObxWriter<'_, '_> {
     fn date(&mut self, observation: &str, sub_id: usize, value: NaiveDate) {
         let date = self.date;
         self.start("DT", observation, sub_id)
-            .text(&ymd(value))
+            .raw(&ymd(value))
             .at(11)
             .raw(b"F")
             .at(14)
-            .text(date)
+            .raw(date)
             .end();
     }
 }
