@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 
 use crate::app::ExitStatus;
 use crate::cli::ConvertArgs;
-use crate::decode::{decode_into, FileEncoding, LineInfo, LineReader};
+use crate::decode::{decode_append, decode_into, FileEncoding, LineInfo, LineReader};
 use crate::error::{Error, IoContext, Result};
 use crate::finding::{Finding, InputFile, Rule, Severity};
 use crate::hl7::vxu::{self, Header, MessageIds};
@@ -128,8 +128,8 @@ pub fn run(args: ConvertArgs, specs: &SpecSet) -> Result<ExitStatus> {
 struct Rec {
     info: LineInfo,
     raw: Range<usize>,
+    /// What the reader decoded: enough to hold the record id (workers decode the rest).
     text: Range<usize>,
-    bad_byte: Option<usize>,
 }
 
 /// A patient (client record and its doses) or an orphan immunization record.
@@ -189,18 +189,10 @@ impl Input {
         })
     }
 
-    /// Reads the next record into `batch`, skipping a delimited header row.
+    /// Reads the next record into `batch`, skipping a delimited header row. Only what
+    /// holds the record id is decoded here (the linker needs nothing else); workers
+    /// decode whole lines in parallel.
     fn next_into(
-        &mut self,
-        batch: &mut Batch,
-        layout: &crate::spec::Layout,
-    ) -> io::Result<Option<Rec>> {
-        self.next_decoding(batch, layout, usize::MAX)
-    }
-
-    /// Reads the next record, decoding only what holds its record id (for the linking
-    /// passes, which need nothing else).
-    fn next_key_into(
         &mut self,
         batch: &mut Batch,
         layout: &crate::spec::Layout,
@@ -210,21 +202,11 @@ impl Input {
             (crate::spec::Format::FixedWidth, Some(Some(def))) => def.end * 4,
             _ => usize::MAX,
         };
-        self.next_decoding(batch, layout, limit)
-    }
-
-    fn next_decoding(
-        &mut self,
-        batch: &mut Batch,
-        layout: &crate::spec::Layout,
-        limit: usize,
-    ) -> io::Result<Option<Rec>> {
         loop {
             let start = batch.raw.len();
             let Some(info) = self.lines.read_line(&mut batch.raw)? else { return Ok(None) };
             let decoded = start..start + info.content_len.min(limit);
-            let bad_byte =
-                decode_into(self.encoding.encoding, &batch.raw[decoded], &mut self.decoded);
+            decode_into(self.encoding.encoding, &batch.raw[decoded], &mut self.decoded);
             let first = std::mem::replace(&mut self.first, false);
             if first && self.layout_is_delimited && is_header(layout, &self.decoded) {
                 batch.raw.truncate(start);
@@ -236,7 +218,6 @@ impl Input {
                 info,
                 raw: start..start + info.raw_len,
                 text: text_start..batch.text.len(),
-                bad_byte,
             }));
         }
     }
@@ -336,6 +317,7 @@ impl<'s> ConvertJob<'s> {
         };
         let ctx = Context {
             specs: self.specs,
+            encodings: self.encodings()?,
             layout: self.layout,
             checker: Checker {
                 codes: &self.specs.codes,
@@ -427,6 +409,15 @@ impl<'s> ConvertJob<'s> {
         }
     }
 
+    /// The encodings of the client and immunization files (label or BOM).
+    fn encodings(&self) -> Result<[FileEncoding; 2]> {
+        let detect = |path: Option<&Path>| match path {
+            Some(path) => Ok(open_with_encoding(path, &self.encoding)?.1),
+            None => FileEncoding::detect(&self.encoding, b""),
+        };
+        Ok([detect(Some(&self.client))?, detect(self.immunizations.as_deref())?])
+    }
+
     /// First pass: the ordinal of each client record id (first occurrence wins).
     fn index_clients(&self, label: &str, delimited: bool) -> Result<FxHashMap<Box<str>, u32>> {
         let mut input = Input::open(&self.client, label, delimited)?;
@@ -436,9 +427,7 @@ impl<'s> ConvertJob<'s> {
         let mut ids = FxHashMap::with_capacity_and_hasher(expected, Default::default());
         let mut batch = Batch::default();
         let mut ordinal = 0u32;
-        while let Some(rec) =
-            input.next_key_into(&mut batch, &self.layout.client).at(&self.client)?
-        {
+        while let Some(rec) = input.next_into(&mut batch, &self.layout.client).at(&self.client)? {
             ordinal += 1;
             if let Some(key) = record_key(&self.layout.client, batch.text(&rec)) {
                 if !ids.contains_key(key) {
@@ -461,7 +450,7 @@ impl<'s> ConvertJob<'s> {
         let mut input = Input::open(path, label, delimited)?;
         let mut batch = Batch::default();
         let mut index = Vec::new();
-        while let Some(rec) = input.next_key_into(&mut batch, &self.layout.immunization).at(path)? {
+        while let Some(rec) = input.next_into(&mut batch, &self.layout.immunization).at(path)? {
             let ordinal = record_key(&self.layout.immunization, batch.text(&rec))
                 .and_then(|k| ids.get(k).copied())
                 .unwrap_or(ORPHAN);
@@ -601,12 +590,7 @@ fn copy_rec(from: &Batch, rec: &Rec, to: &mut Batch) -> Rec {
     to.raw.extend_from_slice(&from.raw[rec.raw.clone()]);
     let text_start = to.text.len();
     to.text.push_str(&from.text[rec.text.clone()]);
-    Rec {
-        info: rec.info,
-        raw: raw_start..to.raw.len(),
-        text: text_start..to.text.len(),
-        bad_byte: rec.bad_byte,
-    }
+    Rec { info: rec.info, raw: raw_start..to.raw.len(), text: text_start..to.text.len() }
 }
 
 /// Removes the last record appended to `batch` (it was parked elsewhere).
@@ -630,16 +614,17 @@ fn read_at(
         .read_line(&mut batch.raw)?
         .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
     let mut decoded = String::new();
-    let bad_byte =
-        decode_into(encoding.encoding, &batch.raw[start..start + info.content_len], &mut decoded);
+    decode_into(encoding.encoding, &batch.raw[start..start + info.content_len], &mut decoded);
     let text_start = batch.text.len();
     batch.text.push_str(&decoded);
-    Ok(Rec { info, raw: start..start + info.raw_len, text: text_start..batch.text.len(), bad_byte })
+    Ok(Rec { info, raw: start..start + info.raw_len, text: text_start..batch.text.len() })
 }
 
 /// Read-only state shared by the workers.
 struct Context<'s> {
     specs: &'s SpecSet,
+    /// Encodings of the client and immunization files.
+    encodings: [FileEncoding; 2],
     layout: &'s LayoutSet,
     checker: Checker<'s>,
     header: Header<'s>,
@@ -668,6 +653,10 @@ struct Worker {
     dose_scratch: Vec<Scratch>,
     findings: Vec<Finding>,
     dose_findings: Vec<Finding>,
+    /// The unit's decoded lines.
+    text: String,
+    /// Each line's range in `text`, and the offset of its first unmappable byte.
+    spans: Vec<(Range<usize>, Option<usize>)>,
 }
 
 impl Worker {
@@ -685,14 +674,32 @@ impl Worker {
             findings.iter().any(|f| rules.severity(f.rule) == Severity::Error)
         };
         self.findings.clear();
+        // Decode the unit's lines here, on the pool, rather than in the reader thread:
+        // all into one buffer first, then borrowed for the rest of the unit.
+        self.text.clear();
+        self.spans.clear();
+        let lines = unit
+            .client
+            .map(|ci| (&batch.clients[ci], 0))
+            .into_iter()
+            .chain(unit.doses.clone().map(|di| (&batch.doses[di], 1)));
+        for (rec, file) in lines {
+            let raw = &batch.raw[rec.raw.start..rec.raw.start + rec.info.content_len];
+            let start = self.text.len();
+            let unmapped = decode_append(ctx.encodings[file].encoding, raw, &mut self.text);
+            self.spans.push((start..self.text.len(), unmapped));
+        }
+        let text: &str = &self.text;
+        let mut spans = self.spans.iter().cloned();
         let mut fields = Vec::new();
         let mut patient: Option<Patient<'_, '_>> = None;
         let mut record_id = "";
         if let Some(ci) = unit.client {
             let rec = &batch.clients[ci];
             let line = rec.info.number;
-            self.findings.extend(encoding_finding(rec, InputFile::Client));
-            let text = batch.text(rec);
+            let (span, unmapped) = spans.next().unwrap_or_default();
+            self.findings.extend(encoding_finding(unmapped, line, InputFile::Client));
+            let text = &text[span];
             if parse_line(
                 &ctx.layout.client,
                 InputFile::Client,
@@ -733,8 +740,9 @@ impl Worker {
             let rec = &batch.doses[di];
             let line = rec.info.number;
             self.dose_findings.clear();
-            self.dose_findings.extend(encoding_finding(rec, InputFile::Immunization));
-            let text = batch.text(rec);
+            let (span, unmapped) = spans.next().unwrap_or_default();
+            self.dose_findings.extend(encoding_finding(unmapped, line, InputFile::Immunization));
+            let text = &text[span];
             let parsed = parse_line(
                 &ctx.layout.immunization,
                 InputFile::Immunization,
@@ -807,9 +815,9 @@ impl Worker {
 }
 
 /// F003 for a line with bytes its encoding cannot map, naming the first one's offset.
-fn encoding_finding(rec: &Rec, file: InputFile) -> Option<Finding> {
-    let byte = rec.bad_byte?;
-    Some(Finding::new(Rule::BadEncoding, file, rec.info.number, "", &byte.to_string()))
+fn encoding_finding(unmapped: Option<usize>, line: u64, file: InputFile) -> Option<Finding> {
+    let byte = unmapped?;
+    Some(Finding::new(Rule::BadEncoding, file, line, "", &byte.to_string()))
 }
 
 /// Makes ORC-3 unique within a message when one vaccine is given twice on a day.
@@ -858,18 +866,12 @@ impl Outputs {
             file.write_all(&head).at(&job.out)?;
             Some(file)
         };
-        let encoding = |path: Option<&Path>| -> Result<FileEncoding> {
-            match path {
-                Some(path) => Ok(open_with_encoding(path, &job.encoding)?.1),
-                None => FileEncoding::detect(&job.encoding, b""),
-            }
-        };
         Ok(Outputs {
             batch,
             message_files: Vec::new(),
             findings,
             rejects: [None, None],
-            encodings: [encoding(Some(&job.client))?, encoding(job.immunizations.as_deref())?],
+            encodings: ctx.encodings,
             report: ConvertReport::default(),
             stem,
         })

@@ -167,6 +167,11 @@ fn terminator_len(line: &[u8], unit: usize, be: bool) -> usize {
 /// sequence the encoding cannot map; such sequences decode to U+FFFD.
 pub fn decode_into(encoding: &'static Encoding, src: &[u8], dst: &mut String) -> Option<usize> {
     dst.clear();
+    decode_append(encoding, src, dst)
+}
+
+/// [`decode_into`] without clearing `dst`: appends the decoded text.
+pub fn decode_append(encoding: &'static Encoding, src: &[u8], dst: &mut String) -> Option<usize> {
     if encoding.is_ascii_compatible() && src.is_ascii() {
         // ASCII is a common case and needs no decoder.
         dst.push_str(std::str::from_utf8(src).unwrap_or_default());

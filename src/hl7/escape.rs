@@ -13,8 +13,14 @@ use super::parse::Delimiters;
 /// CR and LF become `\X0D\` and `\X0A\`: a raw one would end the segment.
 pub fn escape_into(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    // Most values have nothing to escape: find the first byte that needs it with one
+    // table lookup per byte, and copy the rest in one go.
+    let Some(first) = bytes.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]) else {
+        out.extend_from_slice(bytes);
+        return;
+    };
+    out.extend_from_slice(&bytes[..first]);
+    for &b in &bytes[first..] {
         let esc: &[u8] = match b {
             b'|' => b"\\F\\",
             b'^' => b"\\S\\",
@@ -23,14 +29,26 @@ pub fn escape_into(out: &mut Vec<u8>, value: &str) {
             b'&' => b"\\T\\",
             b'\r' => b"\\X0D\\",
             b'\n' => b"\\X0A\\",
-            _ => continue,
+            _ => {
+                out.push(b);
+                continue;
+            }
         };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
         out.extend_from_slice(esc);
-        start = i + 1;
     }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
+
+/// The bytes [`escape_into`] replaces.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let specials = *b"|^~\\&\r\n";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Decodes the escape sequences of a value written with the standard delimiters.
 ///
