@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSql, ValueRef};
 use rusqlite::{ffi, params, Connection, OptionalExtension, Row};
 
 use super::{
@@ -372,30 +372,8 @@ impl RegistryStore for SqliteStore {
             ))
             .at(&self.path)?;
         let dob = p.dob.map(IsoDate::new);
-        let status = if p.status.is_empty() { "A" } else { p.status.as_str() };
-        let result = stmt.insert(params![
-            p.registry_id.map(|id| id.0),
-            blank(&p.first_name),
-            blank(&p.middle_name),
-            blank(&p.last_name),
-            blank(&p.suffix),
-            dob.as_ref().map(IsoDate::as_str),
-            blank(&p.sex),
-            blank(&p.street),
-            blank(&p.city),
-            blank(&p.state),
-            blank(&p.zip),
-            blank(&p.phone),
-            blank(&p.email),
-            blank(&p.mother_maiden_last),
-            blank(&p.guardian_first),
-            blank(&p.guardian_last),
-            blank(&p.medi_cal_cin),
-            blank(&p.chart_number),
-            blank(&p.site_id),
-            p.locked,
-            status,
-        ]);
+        let row = PatientRow::new(p.registry_id.map(|id| id.0), p, dob.as_ref());
+        let result = stmt.insert(&row.params()[..]);
         match result {
             Ok(rowid) => Ok(RegistryId(rowid)),
             Err(err) => {
@@ -418,32 +396,8 @@ impl RegistryStore for SqliteStore {
             )
             .at(&self.path)?;
         let dob = p.dob.map(IsoDate::new);
-        let status = if p.status.is_empty() { "A" } else { p.status.as_str() };
-        let n = stmt
-            .execute(params![
-                id.0,
-                blank(&p.first_name),
-                blank(&p.middle_name),
-                blank(&p.last_name),
-                blank(&p.suffix),
-                dob.as_ref().map(IsoDate::as_str),
-                blank(&p.sex),
-                blank(&p.street),
-                blank(&p.city),
-                blank(&p.state),
-                blank(&p.zip),
-                blank(&p.phone),
-                blank(&p.email),
-                blank(&p.mother_maiden_last),
-                blank(&p.guardian_first),
-                blank(&p.guardian_last),
-                blank(&p.medi_cal_cin),
-                blank(&p.chart_number),
-                blank(&p.site_id),
-                p.locked,
-                status,
-            ])
-            .at(&self.path)?;
+        let row = PatientRow::new(Some(id.0), p, dob.as_ref());
+        let n = stmt.execute(&row.params()[..]).at(&self.path)?;
         Ok(n == 1)
     }
 
@@ -772,6 +726,73 @@ impl RegistryStore for SqliteStore {
 }
 
 /// Blank text is stored as NULL: unknown, and smaller.
+/// A patient row's values in `patient_columns!` order, registry id first (`?1`);
+/// blanks become NULL. Borrowed, so binding a row allocates nothing.
+struct PatientRow<'p> {
+    id: Option<i64>,
+    names: [Option<&'p str>; 4],
+    dob: Option<&'p str>,
+    rest: [Option<&'p str>; 13],
+    locked: bool,
+    status: &'p str,
+}
+
+impl<'p> PatientRow<'p> {
+    fn new(id: Option<i64>, p: &'p Patient, dob: Option<&'p IsoDate>) -> Self {
+        PatientRow {
+            id,
+            names: [&p.first_name, &p.middle_name, &p.last_name, &p.suffix].map(|t| blank(t)),
+            dob: dob.map(IsoDate::as_str),
+            rest: [
+                &p.sex,
+                &p.street,
+                &p.city,
+                &p.state,
+                &p.zip,
+                &p.phone,
+                &p.email,
+                &p.mother_maiden_last,
+                &p.guardian_first,
+                &p.guardian_last,
+                &p.medi_cal_cin,
+                &p.chart_number,
+                &p.site_id,
+            ]
+            .map(|t| blank(t)),
+            locked: p.locked,
+            status: if p.status.is_empty() { "A" } else { p.status.as_str() },
+        }
+    }
+
+    fn params(&self) -> [&dyn ToSql; 21] {
+        let [n1, n2, n3, n4] = &self.names;
+        let [r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13] = &self.rest;
+        [
+            &self.id,
+            n1,
+            n2,
+            n3,
+            n4,
+            &self.dob,
+            r1,
+            r2,
+            r3,
+            r4,
+            r5,
+            r6,
+            r7,
+            r8,
+            r9,
+            r10,
+            r11,
+            r12,
+            r13,
+            &self.locked,
+            &self.status,
+        ]
+    }
+}
+
 fn blank(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
