@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{SpecError, SpecFiles};
@@ -56,7 +57,9 @@ pub struct Entry {
 /// A loaded code set.
 #[derive(Clone, Debug, Default)]
 pub struct CodeSet {
-    entries: HashMap<Box<str>, Vec<Entry>>,
+    // Looked up several times per record: a fast non-cryptographic hash (the keys come
+    // from our own spec files, not from an adversary).
+    entries: FxHashMap<Box<str>, Vec<Entry>>,
 }
 
 impl CodeSet {
