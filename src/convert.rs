@@ -493,7 +493,7 @@ impl<'s> ConvertJob<'s> {
     }
 }
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
@@ -979,12 +979,12 @@ impl UnitSink for VxuSink {
 }
 
 /// The directory of an output path (`.` for a bare name).
-fn out_dir(out: &Path) -> &Path {
+pub(crate) fn out_dir(out: &Path) -> &Path {
     out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// `out` without its extension: what the response and reject file names start with.
-fn stem(out: &Path) -> PathBuf {
+pub(crate) fn stem(out: &Path) -> PathBuf {
     out_dir(out).join(out.file_stem().unwrap_or_default())
 }
 
