@@ -156,10 +156,14 @@ impl InputFiles {
         let one = |path: &Path| -> Result<(String, Fingerprint)> {
             Ok((crate::convert::file_name(path), Fingerprint::of_file(path)?))
         };
-        Ok(InputFiles {
-            client: one(&job.client)?,
-            immunizations: job.immunizations.as_deref().map(one).transpose()?,
-        })
+        // Hashing is a sequential read of each file: the two run side by side.
+        let (client, immunizations) = std::thread::scope(|scope| {
+            let immunizations = scope.spawn(|| job.immunizations.as_deref().map(one).transpose());
+            let client = one(&job.client);
+            let panicked = |_| Error::io(&job.client, io::Error::other("hashing thread panicked"));
+            (client, immunizations.join().map_err(panicked))
+        });
+        Ok(InputFiles { client: client?, immunizations: immunizations?? })
     }
 }
 
