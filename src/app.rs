@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Validate(args) => crate::intake::command::validate(&args, &load()?),
         Command::Registry(cmd) => crate::registry::commands::registry(&cmd),
         Command::Status(args) => crate::registry::commands::status(&args),
+        Command::Load(args) => crate::load::run(args, &load()?),
     }
 }
 

@@ -43,6 +43,38 @@ pub enum Command {
     Registry(RegistryCommand),
     /// List runs and their files, like CAIR2's Check Status screen.
     Status(StatusArgs),
+    /// Load a CAIR1 client (+ immunization) flat-file pair into the registry store, once.
+    Load(LoadArgs),
+}
+
+/// Arguments of `cairdx load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The registry database (created if missing).
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The CAIR1 client (patient) file.
+    #[arg(long, value_name = "FILE")]
+    pub client: PathBuf,
+    /// The CAIR1 immunization file; without it only demographics are loaded.
+    #[arg(long, value_name = "FILE")]
+    pub immunizations: Option<PathBuf>,
+    /// CAIR site id of the submitting site; records of another site get a warning. Without
+    /// it, each record's own site id stands.
+    #[arg(long, value_name = "ID")]
+    pub site_id: Option<String>,
+    /// Encoding of the input files (WHATWG label); a UTF-8 or UTF-16 BOM overrides it.
+    #[arg(long, default_value = "windows-1252", value_name = "LABEL")]
+    pub encoding: String,
+    /// Layout set in specs/layouts/ (fixed width `cair1`, or `cair1-pipe`, `cair1-csv`).
+    #[arg(long, default_value = "cair1", value_name = "NAME")]
+    pub layout: String,
+    /// Directory for the response and reject files (default: beside the client file).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Pin the run time (RFC 3339) for reproducible date checks and response files.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
 }
 
 /// Arguments of `cairdx validate`.

@@ -43,7 +43,7 @@ pub struct ConvertJob<'s> {
     pub client: PathBuf,
     /// Immunization file, if any.
     pub immunizations: Option<PathBuf>,
-    /// VXU output path.
+    /// VXU output path; the response and reject files are named by its stem, beside it.
     pub out: PathBuf,
     /// Site role and ids.
     pub role: SiteRole,
@@ -125,7 +125,7 @@ pub fn run(args: ConvertArgs, specs: &SpecSet) -> Result<ExitStatus> {
 
 /// One input line in a batch: where it came from and where its bytes are.
 #[derive(Clone, Debug)]
-struct Rec {
+pub(crate) struct Rec {
     info: LineInfo,
     raw: Range<usize>,
     /// What the reader decoded: enough to hold the record id (workers decode the rest).
@@ -143,7 +143,7 @@ struct Unit {
 
 /// Records read from the inputs, handed to the workers as a whole.
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     raw: Vec<u8>,
     text: String,
     clients: Vec<Rec>,
@@ -168,7 +168,7 @@ impl Batch {
 }
 
 /// An input file being read line by line, decoding each line.
-struct Input {
+pub(crate) struct Input {
     lines: LineReader<BufReader<File>>,
     encoding: FileEncoding,
     layout_is_delimited: bool,
@@ -232,7 +232,7 @@ fn open_with_encoding(path: &Path, label: &str) -> Result<(BufReader<File>, File
 }
 
 /// How immunization records are found for each client.
-enum Linking {
+pub(crate) enum Linking {
     /// No immunization file.
     None,
     /// Immunization records follow client order: one streaming pass.
@@ -247,9 +247,9 @@ enum Linking {
 }
 
 /// How a pass over the inputs ended.
-enum Pass {
+pub(crate) enum Pass<R> {
     /// Outputs published.
-    Done(ConvertReport),
+    Done(R),
     /// The immunization file left client order; nothing was published.
     OutOfOrder,
 }
@@ -272,8 +272,19 @@ const ORPHAN: u32 = u32::MAX;
 impl<'s> ConvertJob<'s> {
     /// Runs the conversion and publishes its outputs.
     pub fn run(&self) -> Result<ConvertReport> {
+        let (report, ()) =
+            self.drive(|linking, ids| self.pass(linking, ids, |ctx| VxuSink::new(self, ctx)))?;
+        Ok(report)
+    }
+
+    /// Links the inputs and runs `pass` over them: streaming first, then (if the
+    /// immunization file leaves client order) again with an index.
+    pub(crate) fn drive<R>(
+        &self,
+        mut pass: impl FnMut(Linking, &FxHashMap<Box<str>, u32>) -> Result<Pass<R>>,
+    ) -> Result<R> {
         let label = self.encoding.as_str();
-        let delimited = self.layout.client.format == crate::spec::Format::Delimited;
+        let delimited = self.delimited();
         let ids = self.index_clients(label, delimited)?;
         let streaming = match &self.immunizations {
             None => Linking::None,
@@ -285,26 +296,32 @@ impl<'s> ConvertJob<'s> {
         };
         // Most files follow client order; the first record that does not makes the pass
         // start over with an index, its partial outputs discarded unpublished.
-        if let Pass::Done(report) = self.pass(streaming, &ids, label, delimited)? {
+        if let Pass::Done(report) = pass(streaming, &ids)? {
             return Ok(report);
         }
         let path = self.immunizations.as_deref().unwrap_or(&self.client);
         tracing::info!("Immunization file is not in client order; linking by index.");
         let indexed = self.index_immunizations(path, label, delimited, &ids)?;
-        match self.pass(indexed, &ids, label, delimited)? {
+        match pass(indexed, &ids)? {
             Pass::Done(report) => Ok(report),
             Pass::OutOfOrder => Err(Error::io(path, io::Error::other(OutOfOrder))),
         }
     }
 
-    /// One pass over the inputs with a linking strategy.
-    fn pass(
+    fn delimited(&self) -> bool {
+        self.layout.client.format == crate::spec::Format::Delimited
+    }
+
+    /// One pass over the inputs with a linking strategy, handing each checked patient to
+    /// the sink that `sink` makes.
+    pub(crate) fn pass<K: UnitSink>(
         &self,
         linking: Linking,
         ids: &FxHashMap<Box<str>, u32>,
-        label: &str,
-        delimited: bool,
-    ) -> Result<Pass> {
+        sink: impl FnOnce(&Context<'_>) -> Result<K>,
+    ) -> Result<Pass<(ConvertReport, K::Summary)>> {
+        let label = self.encoding.as_str();
+        let delimited = self.delimited();
         let client_len = std::fs::metadata(&self.client).at(&self.client)?.len();
         let timestamp = self.clock.format("%Y%m%d%H%M%S%z").to_string();
         let run_date = self.clock.format("%Y%m%d").to_string();
@@ -330,15 +347,15 @@ impl<'s> ConvertJob<'s> {
                 self.immunizations.as_deref().map(file_name).unwrap_or_default(),
             ],
         };
-        let sink = Outputs::new(self, &ctx)?;
+        let sink = Outputs::new(self, &ctx, sink(&ctx)?)?;
         let bar = crate::progress::bytes(client_len, "convert");
         let client = Input::open(&self.client, label, delimited)?;
         // Three stages overlap: the reader fills batch k+1 while the pool converts batch k
         // and the writer publishes batch k-1. Batches go back to the reader for reuse.
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Batch>>(2);
-        let (done_tx, done_rx) = mpsc::sync_channel::<(Batch, Vec<ChunkOut>)>(1);
+        let (done_tx, done_rx) = mpsc::sync_channel::<(Batch, Vec<ChunkOut<K::Out>>)>(1);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-        let outcome = thread::scope(|scope| -> Result<Option<Outputs>> {
+        let outcome = thread::scope(|scope| -> Result<Option<Outputs<K>>> {
             let layout = self.layout;
             let reader = scope.spawn(move || {
                 let mut feeder = Feeder { client, linking, ids, ordinal: 0, layout };
@@ -364,12 +381,12 @@ impl<'s> ConvertJob<'s> {
                     }
                 }
             });
-            let bar = &bar;
-            let writer = scope.spawn(move || -> Result<Outputs> {
+            let (bar, ctx_ref) = (&bar, &ctx);
+            let writer = scope.spawn(move || -> Result<Outputs<K>> {
                 let mut sink = sink;
                 for (batch, results) in done_rx {
                     for chunk in &results {
-                        sink.write_chunk(&batch, chunk)?;
+                        sink.write_chunk(ctx_ref, &batch, chunk)?;
                     }
                     bar.inc(batch.client_bytes);
                     let _ = empty_tx.send(batch);
@@ -386,10 +403,12 @@ impl<'s> ConvertJob<'s> {
                     }
                     Err(e) => return Err(Error::io(&self.client, e)),
                 };
-                let results: Vec<ChunkOut> = batch
+                let results: Vec<ChunkOut<K::Out>> = batch
                     .units
                     .par_chunks(CHUNK_UNITS)
-                    .map_init(Worker::default, |worker, units| worker.convert(&ctx, &batch, units))
+                    .map_init(Worker::default, |worker, units| {
+                        worker.convert::<K>(&ctx, &batch, units)
+                    })
                     .collect();
                 if done_tx.send((batch, results)).is_err() {
                     // The writer stopped on an error, which its join returns.
@@ -463,7 +482,7 @@ impl<'s> ConvertJob<'s> {
     }
 }
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
@@ -621,22 +640,59 @@ fn read_at(
 }
 
 /// Read-only state shared by the workers.
-struct Context<'s> {
-    specs: &'s SpecSet,
+pub(crate) struct Context<'s> {
+    /// Compiled specs.
+    pub(crate) specs: &'s SpecSet,
     /// Encodings of the client and immunization files.
-    encodings: [FileEncoding; 2],
-    layout: &'s LayoutSet,
-    checker: Checker<'s>,
-    header: Header<'s>,
-    file_names: [String; 2],
+    pub(crate) encodings: [FileEncoding; 2],
+    /// The layout set of both files.
+    pub(crate) layout: &'s LayoutSet,
+    /// The record checks.
+    pub(crate) checker: Checker<'s>,
+    /// VXU header values.
+    pub(crate) header: Header<'s>,
+    /// Client and immunization file names, as the findings table shows them.
+    pub(crate) file_names: [String; 2],
+}
+
+/// What a pass does with each checked patient: the per-patient stage (parse, link,
+/// validate, reject) is the same for every job; only what happens to an accepted patient
+/// differs (VXU rendering for convert, the registry store for load).
+pub(crate) trait UnitSink: Send {
+    /// What the workers produce for a run of patients, in input order.
+    type Out: Default + Send;
+    /// What the sink reports when the pass is over.
+    type Summary;
+
+    /// Called on a worker thread for each accepted patient (`line`: its client line).
+    fn render(
+        ctx: &Context<'_>,
+        ordinal: u32,
+        line: u64,
+        patient: &Patient<'_, '_>,
+        doses: &[Dose<'_, '_>],
+        out: &mut Self::Out,
+    );
+
+    /// Called on the writer thread for each run of patients, in input order; findings of
+    /// its own go to `findings` as findings-table lines.
+    fn write(&mut self, ctx: &Context<'_>, out: &Self::Out, findings: &mut Vec<u8>) -> Result<()>;
+
+    /// Publishes the sink's own outputs (into `report.outputs`) and returns the summary
+    /// text that heads the response file.
+    fn finish(
+        self,
+        job: &ConvertJob<'_>,
+        ctx: &Context<'_>,
+        report: &mut ConvertReport,
+        encodings: &[FileEncoding; 2],
+    ) -> Result<(String, Self::Summary)>;
 }
 
 /// What a worker produced for a run of units, in input order.
 #[derive(Default)]
-struct ChunkOut {
-    hl7: Vec<u8>,
-    /// Message boundaries in `hl7`, with the client ordinal (for one-message files).
-    messages: Vec<(u32, Range<usize>)>,
+struct ChunkOut<O> {
+    sink: O,
     findings: Vec<u8>,
     rejected_clients: Vec<usize>,
     rejected_doses: Vec<usize>,
@@ -660,15 +716,26 @@ struct Worker {
 }
 
 impl Worker {
-    fn convert(&mut self, ctx: &Context<'_>, batch: &Batch, units: &[Unit]) -> ChunkOut {
+    fn convert<K: UnitSink>(
+        &mut self,
+        ctx: &Context<'_>,
+        batch: &Batch,
+        units: &[Unit],
+    ) -> ChunkOut<K::Out> {
         let mut out = ChunkOut::default();
         for unit in units {
-            self.convert_unit(ctx, batch, unit, &mut out);
+            self.convert_unit::<K>(ctx, batch, unit, &mut out);
         }
         out
     }
 
-    fn convert_unit(&mut self, ctx: &Context<'_>, batch: &Batch, unit: &Unit, out: &mut ChunkOut) {
+    fn convert_unit<K: UnitSink>(
+        &mut self,
+        ctx: &Context<'_>,
+        batch: &Batch,
+        unit: &Unit,
+        out: &mut ChunkOut<K::Out>,
+    ) {
         let rules = &ctx.specs.rules;
         let has_error = |findings: &[Finding]| {
             findings.iter().any(|f| rules.severity(f.rule) == Severity::Error)
@@ -801,15 +868,8 @@ impl Worker {
             // Writing into a Vec cannot fail.
             let _ = response::write_finding(&mut out.findings, rules, names, record_id, finding);
         }
-        if let Some(p) = &patient {
-            let control_id = format!("{}{:06}", ctx.header.control_prefix, unit.ordinal);
-            let ids = MessageIds {
-                control_id: &control_id,
-                responsible_site: ctx.checker.role.responsible_site(p.site_id),
-            };
-            let start = out.hl7.len();
-            vxu::write_message(&mut out.hl7, &ctx.header, ids, p, &doses);
-            out.messages.push((unit.ordinal, start..out.hl7.len()));
+        if let (Some(p), Some(ci)) = (&patient, unit.client) {
+            K::render(ctx, unit.ordinal, batch.clients[ci].info.number, p, &doses, &mut out.sink);
         }
     }
 }
@@ -832,10 +892,113 @@ fn dedupe_order_ids(doses: &mut [Dose<'_, '_>]) {
     }
 }
 
-/// The output files of a run.
-struct Outputs {
+/// The convert job's sink: VXU messages in one batch file or one file each.
+struct VxuSink {
     batch: Option<AtomicFile>,
     message_files: Vec<AtomicFile>,
+    /// One message per file: where they go, by `<stem>_NNNNNN.hl7`.
+    stem: PathBuf,
+    messages: u64,
+}
+
+/// VXU messages rendered by a worker.
+#[derive(Default)]
+struct VxuOut {
+    hl7: Vec<u8>,
+    /// Message boundaries in `hl7`, with the client ordinal (for one-message files).
+    messages: Vec<(u32, Range<usize>)>,
+}
+
+impl VxuSink {
+    fn new(job: &ConvertJob<'_>, ctx: &Context<'_>) -> Result<VxuSink> {
+        let out_dir = out_dir(&job.out);
+        std::fs::create_dir_all(out_dir).at(out_dir)?;
+        let batch = if job.one_per_file {
+            None
+        } else {
+            let mut file = AtomicFile::create(&job.out)?;
+            let mut head = Vec::new();
+            vxu::write_batch_header(&mut head, &ctx.header, &file_name(&job.out));
+            file.write_all(&head).at(&job.out)?;
+            Some(file)
+        };
+        Ok(VxuSink { batch, message_files: Vec::new(), stem: stem(&job.out), messages: 0 })
+    }
+}
+
+impl UnitSink for VxuSink {
+    type Out = VxuOut;
+    type Summary = ();
+
+    fn render(
+        ctx: &Context<'_>,
+        ordinal: u32,
+        _line: u64,
+        p: &Patient<'_, '_>,
+        doses: &[Dose<'_, '_>],
+        out: &mut VxuOut,
+    ) {
+        let control_id = format!("{}{:06}", ctx.header.control_prefix, ordinal);
+        let ids = MessageIds {
+            control_id: &control_id,
+            responsible_site: ctx.checker.role.responsible_site(p.site_id),
+        };
+        let start = out.hl7.len();
+        vxu::write_message(&mut out.hl7, &ctx.header, ids, p, doses);
+        out.messages.push((ordinal, start..out.hl7.len()));
+    }
+
+    fn write(&mut self, _ctx: &Context<'_>, chunk: &VxuOut, _findings: &mut Vec<u8>) -> Result<()> {
+        match &mut self.batch {
+            Some(file) => file.write_all(&chunk.hl7).at(file.target().to_owned())?,
+            None => {
+                for (ordinal, range) in &chunk.messages {
+                    let mut name = self.stem.as_os_str().to_owned();
+                    name.push(format!("_{ordinal:06}.hl7"));
+                    let mut file = AtomicFile::create(PathBuf::from(name))?;
+                    file.write_all(&chunk.hl7[range.clone()]).at(file.target().to_owned())?;
+                    self.message_files.push(file);
+                }
+            }
+        }
+        self.messages += chunk.messages.len() as u64;
+        Ok(())
+    }
+
+    fn finish(
+        mut self,
+        job: &ConvertJob<'_>,
+        ctx: &Context<'_>,
+        report: &mut ConvertReport,
+        encodings: &[FileEncoding; 2],
+    ) -> Result<(String, ())> {
+        report.messages = self.messages;
+        if let Some(mut file) = self.batch.take() {
+            let mut tail = Vec::new();
+            vxu::write_batch_trailer(&mut tail, self.messages);
+            file.write_all(&tail).at(file.target().to_owned())?;
+            report.outputs.push(file.commit()?);
+        }
+        for file in self.message_files.drain(..) {
+            report.outputs.push(file.commit()?);
+        }
+        Ok((summary(job, ctx, report, encodings), ()))
+    }
+}
+
+/// The directory of an output path (`.` for a bare name).
+pub(crate) fn out_dir(out: &Path) -> &Path {
+    out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// `out` without its extension: what the response and reject file names start with.
+pub(crate) fn stem(out: &Path) -> PathBuf {
+    out_dir(out).join(out.file_stem().unwrap_or_default())
+}
+
+/// The output files of a run: findings, rejects and the response, plus the sink's own.
+struct Outputs<K> {
+    sink: K,
     findings: File,
     rejects: [Option<RejectFile>; 2],
     encodings: [FileEncoding; 2],
@@ -850,30 +1013,18 @@ struct RejectFile {
     needs_newline: bool,
 }
 
-impl Outputs {
-    fn new(job: &ConvertJob<'_>, ctx: &Context<'_>) -> Result<Outputs> {
-        let out_dir =
-            job.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let stem = out_dir.join(job.out.file_stem().unwrap_or_default());
+impl<K: UnitSink> Outputs<K> {
+    fn new(job: &ConvertJob<'_>, ctx: &Context<'_>, sink: K) -> Result<Outputs<K>> {
+        let out_dir = out_dir(&job.out);
         std::fs::create_dir_all(out_dir).at(out_dir)?;
         let findings = tempfile::tempfile_in(out_dir).at(out_dir)?;
-        let batch = if job.one_per_file {
-            None
-        } else {
-            let mut file = AtomicFile::create(&job.out)?;
-            let mut head = Vec::new();
-            vxu::write_batch_header(&mut head, &ctx.header, &file_name(&job.out));
-            file.write_all(&head).at(&job.out)?;
-            Some(file)
-        };
         Ok(Outputs {
-            batch,
-            message_files: Vec::new(),
+            sink,
             findings,
             rejects: [None, None],
             encodings: ctx.encodings,
             report: ConvertReport::default(),
-            stem,
+            stem: stem(&job.out),
         })
     }
 
@@ -884,21 +1035,16 @@ impl Outputs {
         PathBuf::from(name)
     }
 
-    fn write_chunk(&mut self, batch: &Batch, chunk: &ChunkOut) -> Result<()> {
-        match &mut self.batch {
-            Some(file) => file.write_all(&chunk.hl7).at(file.target().to_owned())?,
-            None => {
-                for (ordinal, range) in &chunk.messages {
-                    let mut name = self.stem.as_os_str().to_owned();
-                    name.push(format!("_{ordinal:06}.hl7"));
-                    let mut file = AtomicFile::create(PathBuf::from(name))?;
-                    file.write_all(&chunk.hl7[range.clone()]).at(file.target().to_owned())?;
-                    self.message_files.push(file);
-                }
-            }
-        }
-        self.report.messages += chunk.messages.len() as u64;
+    fn write_chunk(
+        &mut self,
+        ctx: &Context<'_>,
+        batch: &Batch,
+        chunk: &ChunkOut<K::Out>,
+    ) -> Result<()> {
         self.findings.write_all(&chunk.findings).at("findings spill file")?;
+        let mut more = Vec::new();
+        self.sink.write(ctx, &chunk.sink, &mut more)?;
+        self.findings.write_all(&more).at("findings spill file")?;
         for (which, (recs, indexes)) in
             [(&batch.clients, &chunk.rejected_clients), (&batch.doses, &chunk.rejected_doses)]
                 .into_iter()
@@ -935,17 +1081,14 @@ impl Outputs {
         Ok(())
     }
 
-    /// Closes the batch, writes the response file and publishes everything.
-    fn finish(mut self, job: &ConvertJob<'_>, ctx: &Context<'_>) -> Result<ConvertReport> {
-        if let Some(mut file) = self.batch.take() {
-            let mut tail = Vec::new();
-            vxu::write_batch_trailer(&mut tail, self.report.messages);
-            file.write_all(&tail).at(file.target().to_owned())?;
-            self.report.outputs.push(file.commit()?);
-        }
-        for file in self.message_files.drain(..) {
-            self.report.outputs.push(file.commit()?);
-        }
+    /// Finishes the sink, writes the response file and publishes everything.
+    fn finish(
+        mut self,
+        job: &ConvertJob<'_>,
+        ctx: &Context<'_>,
+    ) -> Result<(ConvertReport, K::Summary)> {
+        let (summary, sink_summary) =
+            self.sink.finish(job, ctx, &mut self.report, &self.encodings)?;
         for reject in self.rejects.iter_mut() {
             if let Some(reject) = reject.take() {
                 self.report.outputs.push(reject.file.commit()?);
@@ -955,12 +1098,11 @@ impl Outputs {
         name.push("_RESPONSE.txt");
         let path = PathBuf::from(name);
         let mut response = AtomicFile::create(&path)?;
-        let summary = summary(job, ctx, &self.report, &self.encodings);
         response.write_all(summary.as_bytes()).at(&path)?;
         self.findings.seek(SeekFrom::Start(0)).at("findings spill file")?;
         io::copy(&mut self.findings, &mut response).at(&path)?;
         self.report.outputs.push(response.commit()?);
-        Ok(self.report)
+        Ok((self.report, sink_summary))
     }
 }
 

@@ -152,6 +152,11 @@ rules! {
     CvxInactive = "V026",
     /// Provider NPI not 10 digits.
     NpiInvalid = "V027",
+    // Registry load (crate::load).
+    /// Several registry patients match the name, birth date and sex exactly; not merged.
+    SeveralRegistryMatches = "R001",
+    /// A delete (`D`) record matched no dose in the registry.
+    NothingToDelete = "R002",
     // VXU intake (crate::intake).
     /// The input or its MSH cannot be parsed.
     Unparseable = "M001",

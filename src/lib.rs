@@ -20,6 +20,7 @@ pub mod finding;
 pub mod generate;
 pub mod hl7;
 pub mod intake;
+pub mod load;
 pub mod logging;
 pub mod model;
 pub mod parse;

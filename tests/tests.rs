@@ -18,3 +18,7 @@ mod intake;
 
 // Registry store: snapshot import/export and Check Status through the binary.
 mod registry;
+
+// `cairdx load`: flat files into the registry store (merge rule, duplicates, U/D actions,
+// exactly once, killed loads).
+mod load;
