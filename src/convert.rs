@@ -246,6 +246,22 @@ pub(crate) enum Linking {
     },
 }
 
+/// Output files written in full but not yet renamed into place. The caller publishes
+/// them when everything else the job does has succeeded (for `load`, after the store
+/// commits), so no response file ever announces work that did not happen.
+#[must_use = "staged outputs are published only by `publish`"]
+pub(crate) struct StagedOutputs(Vec<AtomicFile>);
+
+impl StagedOutputs {
+    /// Renames every file into place, in order, recording the paths in `report`.
+    pub(crate) fn publish(self, report: &mut ConvertReport) -> Result<()> {
+        for file in self.0 {
+            report.outputs.push(file.commit()?);
+        }
+        Ok(())
+    }
+}
+
 /// How a pass over the inputs ended.
 pub(crate) enum Pass<R> {
     /// Outputs published.
@@ -272,8 +288,9 @@ const ORPHAN: u32 = u32::MAX;
 impl<'s> ConvertJob<'s> {
     /// Runs the conversion and publishes its outputs.
     pub fn run(&self) -> Result<ConvertReport> {
-        let (report, ()) =
+        let (mut report, (), staged) =
             self.drive(|linking, ids| self.pass(linking, ids, |ctx| VxuSink::new(self, ctx)))?;
+        staged.publish(&mut report)?;
         Ok(report)
     }
 
@@ -319,7 +336,7 @@ impl<'s> ConvertJob<'s> {
         linking: Linking,
         ids: &FxHashMap<Box<str>, u32>,
         sink: impl FnOnce(&Context<'_>) -> Result<K>,
-    ) -> Result<Pass<(ConvertReport, K::Summary)>> {
+    ) -> Result<Pass<(ConvertReport, K::Summary, StagedOutputs)>> {
         let label = self.encoding.as_str();
         let delimited = self.delimited();
         let client_len = std::fs::metadata(&self.client).at(&self.client)?.len();
@@ -678,14 +695,15 @@ pub(crate) trait UnitSink: Send {
     /// its own go to `findings` as findings-table lines.
     fn write(&mut self, ctx: &Context<'_>, out: &Self::Out, findings: &mut Vec<u8>) -> Result<()>;
 
-    /// Publishes the sink's own outputs (into `report.outputs`) and returns the summary
-    /// text that heads the response file.
+    /// Completes the sink's own outputs (into `staged`, to be published by the caller)
+    /// and returns the summary text that heads the response file.
     fn finish(
         self,
         job: &ConvertJob<'_>,
         ctx: &Context<'_>,
         report: &mut ConvertReport,
         encodings: &[FileEncoding; 2],
+        staged: &mut StagedOutputs,
     ) -> Result<(String, Self::Summary)>;
 }
 
@@ -971,17 +989,16 @@ impl UnitSink for VxuSink {
         ctx: &Context<'_>,
         report: &mut ConvertReport,
         encodings: &[FileEncoding; 2],
+        staged: &mut StagedOutputs,
     ) -> Result<(String, ())> {
         report.messages = self.messages;
         if let Some(mut file) = self.batch.take() {
             let mut tail = Vec::new();
             vxu::write_batch_trailer(&mut tail, self.messages);
             file.write_all(&tail).at(file.target().to_owned())?;
-            report.outputs.push(file.commit()?);
+            staged.0.push(file);
         }
-        for file in self.message_files.drain(..) {
-            report.outputs.push(file.commit()?);
-        }
+        staged.0.append(&mut self.message_files);
         Ok((summary(job, ctx, report, encodings), ()))
     }
 }
@@ -1081,17 +1098,19 @@ impl<K: UnitSink> Outputs<K> {
         Ok(())
     }
 
-    /// Finishes the sink, writes the response file and publishes everything.
+    /// Finishes the sink and writes the response file; everything is staged, for the
+    /// caller to publish.
     fn finish(
         mut self,
         job: &ConvertJob<'_>,
         ctx: &Context<'_>,
-    ) -> Result<(ConvertReport, K::Summary)> {
+    ) -> Result<(ConvertReport, K::Summary, StagedOutputs)> {
+        let mut staged = StagedOutputs(Vec::new());
         let (summary, sink_summary) =
-            self.sink.finish(job, ctx, &mut self.report, &self.encodings)?;
+            self.sink.finish(job, ctx, &mut self.report, &self.encodings, &mut staged)?;
         for reject in self.rejects.iter_mut() {
             if let Some(reject) = reject.take() {
-                self.report.outputs.push(reject.file.commit()?);
+                staged.0.push(reject.file);
             }
         }
         let mut name = self.stem.as_os_str().to_owned();
@@ -1101,8 +1120,8 @@ impl<K: UnitSink> Outputs<K> {
         response.write_all(summary.as_bytes()).at(&path)?;
         self.findings.seek(SeekFrom::Start(0)).at("findings spill file")?;
         io::copy(&mut self.findings, &mut response).at(&path)?;
-        self.report.outputs.push(response.commit()?);
-        Ok((self.report, sink_summary))
+        staged.0.push(response);
+        Ok((self.report, sink_summary, staged))
     }
 }
 

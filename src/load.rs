@@ -11,7 +11,7 @@ use chrono::{NaiveDate, Utc};
 
 use crate::app::ExitStatus;
 use crate::cli::LoadArgs;
-use crate::convert::{Context, ConvertJob, ConvertReport, Pass, UnitSink};
+use crate::convert::{Context, ConvertJob, ConvertReport, Pass, StagedOutputs, UnitSink};
 use crate::decode::FileEncoding;
 use crate::error::{Error, IoContext, Result};
 use crate::finding::{Finding, InputFile, Rule};
@@ -114,6 +114,13 @@ pub fn load<S: RegistryStore + Send>(store: &mut S, job: &ConvertJob<'_>) -> Res
     let files = InputFiles::of(job)?;
     let run = store.start_run("load", RunKind::FlatFile, Utc::now())?;
     let result = store.transaction(|st| load_in_transaction(st, job, &files, run));
+    // The response and reject files go out only once the store has committed.
+    let result = result.and_then(|(mut outcome, staged)| {
+        if let (LoadOutcome::Loaded { records, .. }, Some(staged)) = (&mut outcome, staged) {
+            staged.publish(records)?;
+        }
+        Ok(outcome)
+    });
     let status = match &result {
         Err(_) => RunStatus::Failed,
         Ok(LoadOutcome::AlreadyLoaded(_)) => RunStatus::Ok,
@@ -172,16 +179,16 @@ fn load_in_transaction<S: RegistryStore + Send>(
     job: &ConvertJob<'_>,
     files: &InputFiles,
     run: registry::RunId,
-) -> Result<LoadOutcome> {
+) -> Result<(LoadOutcome, Option<StagedOutputs>)> {
     let mut fresh = st.claim_input(&files.client.1, &files.client.0, run)?;
     if let Some((name, fingerprint)) = &files.immunizations {
         fresh |= st.claim_input(fingerprint, name, run)?;
     }
     if !fresh {
         let previous = st.ledger_entry(&files.client.1)?.map_or(run, |entry| entry.run);
-        return Ok(LoadOutcome::AlreadyLoaded(previous));
+        return Ok((LoadOutcome::AlreadyLoaded(previous), None));
     }
-    let (records, counts) = job.drive(|linking, ids| {
+    let (records, counts, staged) = job.drive(|linking, ids| {
         // Each pass runs in a savepoint: a pass that finds the immunization file out of
         // client order is rolled back before the indexed pass starts over.
         let mut restart = false;
@@ -211,7 +218,7 @@ fn load_in_transaction<S: RegistryStore + Send>(
         let file = RunFile { file_name: name.clone(), fingerprint: *fingerprint, counts: dose };
         st.add_run_file(run, &file)?;
     }
-    Ok(LoadOutcome::Loaded { records, counts })
+    Ok((LoadOutcome::Loaded { records, counts }, Some(staged)))
 }
 
 /// Run-log counts of the client and the immunization file. The run log has no column for
@@ -469,6 +476,7 @@ impl<S: RegistryStore + Send> UnitSink for LoadSink<'_, S> {
         ctx: &Context<'_>,
         report: &mut ConvertReport,
         encodings: &[FileEncoding; 2],
+        _staged: &mut StagedOutputs,
     ) -> Result<(String, LoadCounts)> {
         let mut text = header(job, ctx.layout.name.as_str(), encodings, "loaded");
         let c = &self.counts;
