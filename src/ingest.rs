@@ -76,10 +76,15 @@ pub fn run(args: &IngestArgs, specs: &SpecSet) -> Result<ExitStatus> {
             file.commit()?;
             match outcome {
                 FileOutcome::AlreadyIngested(previous) => {
-                    tracing::warn!(run = %previous, messages = summary.total(), "File already ingested; nothing stored.");
+                    tracing::warn!(
+                        file = %input.display(),
+                        run = %previous,
+                        "File already ingested; nothing stored."
+                    );
                 }
                 FileOutcome::Ingested { stored, not_stored, counts } => {
                     tracing::info!(
+                        file = %input.display(),
                         messages = summary.total(),
                         accepted = summary.accepted,
                         errors = summary.errors,
