@@ -189,3 +189,40 @@ fn load_equals_convert_then_ingest() {
     let (a, b) = normalize_doses(&load_doses, &vxu_doses);
     assert_eq!(a, b);
 }
+
+#[test]
+fn vxu_doses_merge_map_ndc_and_delete_like_load() {
+    let w = Workdir::new();
+    let reference = repo().join("../shared/reference/messages/nist-mu2-2014");
+    let base = String::from_utf8(
+        std::fs::read(reference.join("IZ_1_1_Administered_for_Child.hl7")).unwrap(),
+    )
+    .unwrap();
+    let ndc_table = std::fs::read_to_string(repo().join("specs/codesets/cdc/ndc_cvx.csv")).unwrap();
+    let ndc = ndc_table.lines().find(|l| l.contains(",140,")).unwrap().split(',').next().unwrap();
+    let flu = "140^Influenza, seasonal, injectable, preservative free^CVX";
+    // The same child a month later, the vaccine sent as an NDC only.
+    let by_ndc = base
+        .replace("NIST-IZ-001.00", "NIST-IZ-001.01")
+        .replace(flu, &format!("{ndc}^Flu^NDC"))
+        .replace("20120814", "20120914");
+    // The first dose again, as a delete (RXA-21 D).
+    let delete = base.replace("NIST-IZ-001.00", "NIST-IZ-001.02").replace("|CP|A", "|CP|D");
+    w.write("a.hl7", base.as_bytes());
+    w.write("b.hl7", by_ndc.as_bytes());
+    w.write("c.hl7", delete.as_bytes());
+
+    ingest(&w, "r.db", &["a.hl7".to_owned(), "b.hl7".to_owned()]);
+    let (patients, doses) = export(&w, "r.db", "ab");
+    assert_eq!(rows(&patients), 1, "merged by chart number: {patients}");
+    let got: Vec<&str> = doses.lines().skip(1).collect();
+    assert_eq!(got.len(), 2, "{doses}");
+    assert!(got[0].starts_with("1,2012-08-14,140,,,CSL,Z0860BB,Y,X68,vxu"), "{doses}");
+    assert!(got[1].starts_with(&format!("1,2012-09-14,140,,{ndc},")), "{doses}");
+
+    ingest(&w, "r.db", &["c.hl7".to_owned()]);
+    let (_, doses) = export(&w, "r.db", "c");
+    let got: Vec<&str> = doses.lines().skip(1).collect();
+    assert_eq!(got.len(), 1, "{doses}");
+    assert!(got[0].starts_with("1,2012-09-14,140,"), "{doses}");
+}
