@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Registry(cmd) => crate::registry::commands::registry(&cmd),
         Command::Status(args) => crate::registry::commands::status(&args),
         Command::Load(args) => crate::load::run(args, &load()?),
+        Command::Ingest(args) => crate::ingest::run(&args, &load()?),
     }
 }
 

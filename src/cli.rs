@@ -45,6 +45,28 @@ pub enum Command {
     Status(StatusArgs),
     /// Load a CAIR1 client (+ immunization) flat-file pair into the registry store, once.
     Load(LoadArgs),
+    /// Validate HL7 VXU messages, write their ACKs and store the accepted ones, once per file.
+    Ingest(IngestArgs),
+}
+
+/// Arguments of `cairdx ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The registry database (created if missing).
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// ACK convention: `cair2` (AE on any ERR) or `cdc` (AA with warnings, as the IG examples).
+    #[arg(long, value_enum, default_value_t)]
+    pub profile: crate::hl7::ack::AckProfile,
+    /// HL7 files: single messages, concatenated messages or FHS/BHS batches, MLLP framed or not.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Directory to write the ACKs into, one `<stem>.ack.hl7` per input file.
+    #[arg(long, value_name = "OUT")]
+    pub acks: PathBuf,
+    /// Pin the processing time (RFC 3339) for reproducible ACKs and date checks.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
 }
 
 /// Arguments of `cairdx load`.
@@ -158,6 +180,10 @@ pub struct StatusArgs {
     /// Runs that had an input file of this name.
     #[arg(long, value_name = "NAME")]
     pub file: Option<String>,
+    /// Show one ingested message by its MSH-10 control id: the message, its ACK and the
+    /// outcome, instead of the run list.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["from", "to", "status", "job", "file"])]
+    pub msh10: Option<String>,
 }
 
 /// Arguments of `cairdx convert`.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod finding;
 pub mod generate;
 pub mod hl7;
+pub mod ingest;
 pub mod intake;
 pub mod load;
 pub mod logging;

@@ -246,38 +246,73 @@ fn run_counts(records: &ConvertReport, c: &LoadCounts) -> [registry::Counts; 2] 
 
 /// What a dose record asks the store to do (HL7 0323).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(crate) enum Action {
+    /// Add the dose (a duplicate is skipped).
     Add,
+    /// Replace the stored dose of the same group and date.
     Update,
+    /// Remove the stored dose of the same group and date.
     Delete,
 }
 
+impl Action {
+    /// The action of a CAIR1 action code or RXA-21: `U`, `D`, anything else adds.
+    pub(crate) fn of_code(code: &str) -> Action {
+        match code {
+            "U" => Action::Update,
+            "D" => Action::Delete,
+            _ => Action::Add,
+        }
+    }
+}
+
 /// A dose ready for the store, built on a worker thread.
-struct StagedDose {
-    line: u64,
-    action: Action,
-    dose: registry::Dose,
+pub(crate) struct StagedDose {
+    /// Line (or message) it came from, for findings.
+    pub(crate) line: u64,
+    /// What it asks the store to do.
+    pub(crate) action: Action,
+    /// The dose; its `registry_id` is set when the patient is placed.
+    pub(crate) dose: registry::Dose,
 }
 
 /// A patient ready for the store, built on a worker thread.
-struct Staged {
-    record_id: String,
-    line: u64,
-    patient: registry::Patient,
-    doses: Vec<StagedDose>,
+pub(crate) struct Staged {
+    /// The input's id of the record, for findings.
+    pub(crate) record_id: String,
+    /// Line (or message) it came from, for findings.
+    pub(crate) line: u64,
+    /// The patient's demographics.
+    pub(crate) patient: registry::Patient,
+    /// Their doses, in input order.
+    pub(crate) doses: Vec<StagedDose>,
 }
 
-/// The load job's sink: stores each accepted patient and their doses.
-struct LoadSink<'st, S> {
+/// The vaccine groups a CVX counts for: the key of the duplicate check.
+pub(crate) fn vaccine_groups(specs: &SpecSet, cvx: &str) -> Vec<String> {
+    let groups = specs.codes.vaccine_group.all(cvx);
+    let mut keys: Vec<String> = groups.iter().map(|g| g.target.to_string()).collect();
+    // A CVX with no group still needs a key for the duplicate check.
+    if keys.is_empty() {
+        keys.push(format!("CVX {cvx}"));
+    }
+    keys
+}
+
+/// Stores patients and their doses with the merge rule, the duplicate check and the
+/// U/D actions; the load job's sink, and VXU intake's store stage.
+pub(crate) struct LoadSink<'st, S> {
     store: &'st mut S,
-    counts: LoadCounts,
+    /// What was done so far.
+    pub(crate) counts: LoadCounts,
     /// Doses of a patient added in this run: (group, date, dose), so their duplicate check
     /// needs no store lookup.
     local: Vec<(String, NaiveDate, DoseId)>,
 }
 
 impl<'st, S: RegistryStore> LoadSink<'st, S> {
-    fn new(store: &'st mut S) -> LoadSink<'st, S> {
+    /// A sink writing into `store` (inside the caller's transaction).
+    pub(crate) fn new(store: &'st mut S) -> LoadSink<'st, S> {
         LoadSink { store, counts: LoadCounts::default(), local: Vec::new() }
     }
 
@@ -364,7 +399,9 @@ impl<'st, S: RegistryStore> LoadSink<'st, S> {
         Ok(())
     }
 
-    fn store_unit(&mut self, unit: &Staged, warn: &mut Vec<Finding>) -> Result<()> {
+    /// Places the patient (merge or add) and applies their doses; merge ambiguities and
+    /// deletes with nothing to delete go to `warn`.
+    pub(crate) fn store_unit(&mut self, unit: &Staged, warn: &mut Vec<Finding>) -> Result<()> {
         let (id, new) = self.place(&unit.patient, warn, unit.line)?;
         self.local.clear();
         for staged in &unit.doses {
@@ -423,18 +460,8 @@ impl<S: RegistryStore + Send> UnitSink for LoadSink<'_, S> {
                 dose.lot_number.push_str(d.lot);
                 dose.administered = Some(d.administered);
                 dose.site_id.push_str(if d.admin_site.is_empty() { site_id } else { d.admin_site });
-                let groups = ctx.specs.codes.vaccine_group.all(d.vaccine.code);
-                dose.vaccine_groups = groups.iter().map(|g| g.target.to_string()).collect();
-                // A CVX with no group still needs a key for the duplicate check.
-                if dose.vaccine_groups.is_empty() {
-                    dose.vaccine_groups.push(format!("CVX {}", d.vaccine.code));
-                }
-                let action = match d.action {
-                    "U" => Action::Update,
-                    "D" => Action::Delete,
-                    _ => Action::Add,
-                };
-                StagedDose { line: d.line, action, dose }
+                dose.vaccine_groups = vaccine_groups(ctx.specs, d.vaccine.code);
+                StagedDose { line: d.line, action: Action::of_code(d.action), dose }
             })
             .collect();
         out.push(Staged {

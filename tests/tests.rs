@@ -22,3 +22,7 @@ mod registry;
 // `cairdx load`: flat files into the registry store (merge rule, duplicates, U/D actions,
 // exactly once, killed loads).
 mod load;
+
+// `cairdx ingest`: VXU messages into the registry store (stored unless rejected, exactly
+// once, Check Status by MSH-10, load ≡ convert + ingest).
+mod ingest;

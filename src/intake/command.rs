@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::app::ExitStatus;
 use crate::cli::ValidateArgs;
@@ -17,7 +17,7 @@ use super::{process, Summary, Validator};
 /// message was answered AA, 1 when any got AE or AR.
 pub fn validate(args: &ValidateArgs, specs: &SpecSet) -> Result<ExitStatus> {
     let clock = crate::cli::clock(args.timestamp.as_deref())?;
-    let targets = targets(args)?;
+    let targets = targets(&args.files, &args.acks)?;
     std::fs::create_dir_all(&args.acks).at(&args.acks)?;
 
     let validator = Validator::new(specs, clock);
@@ -45,10 +45,11 @@ pub fn validate(args: &ValidateArgs, specs: &SpecSet) -> Result<ExitStatus> {
     Ok(if total.errors + total.rejected == 0 { ExitStatus::Ok } else { ExitStatus::Rejected })
 }
 
-/// The ACK file of each input; two inputs with the same stem would overwrite each other.
-fn targets(args: &ValidateArgs) -> Result<Vec<PathBuf>> {
+/// The ACK file `<acks>/<stem>.ack.hl7` of each input; two inputs with the same stem
+/// would overwrite each other, so that is an argument error.
+pub fn targets(files: &[PathBuf], acks: &Path) -> Result<Vec<PathBuf>> {
     let mut seen = HashSet::new();
-    args.files
+    files
         .iter()
         .map(|f| {
             let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -58,7 +59,7 @@ fn targets(args: &ValidateArgs) -> Result<Vec<PathBuf>> {
                     reason: format!("two inputs are named {stem:?}; their ACK files would collide"),
                 });
             }
-            Ok(args.acks.join(format!("{stem}.ack.hl7")))
+            Ok(acks.join(format!("{stem}.ack.hl7")))
         })
         .collect()
 }

@@ -169,61 +169,100 @@ pub fn process(
     first_seq: u64,
     out: &mut Vec<u8>,
 ) -> Summary {
+    process_with(input, validator, acks, first_seq, out, |_, _| ()).0
+}
+
+/// One message as [`process_with`] answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answered<T> {
+    /// The message's bytes in the input (the whole input when it held no MSH).
+    pub message: parse::Span,
+    /// Its ACK's bytes in the output.
+    pub ack: std::ops::Range<usize>,
+    /// MSA-1 of the ACK.
+    pub code: AckCode,
+    /// What `inspect` made of the parsed message; `None` when it could not be parsed.
+    pub detail: Option<T>,
+}
+
+/// [`process`], also handing each parsed message and its findings to `inspect` (on the
+/// validating threads) and returning every message's answer in input order, so a caller
+/// that stores messages validates them once, exactly as `validate` does.
+pub fn process_with<T: Send>(
+    input: &[u8],
+    validator: &Validator<'_>,
+    acks: &AckWriter,
+    first_seq: u64,
+    out: &mut Vec<u8>,
+    inspect: impl Fn(&Message<'_>, &Findings) -> T + Sync,
+) -> (Summary, Vec<Answered<T>>) {
     let split = parse::split(input);
     if split.batch {
         acks.batch_header(out);
     }
-    let summary = if split.messages.is_empty() {
+    let mut summary = Summary::default();
+    let mut answers = Vec::with_capacity(split.messages.len().max(1));
+    if split.messages.is_empty() {
         let mut findings = Findings::default();
         findings.push(Rule::Unparseable, Location::segment("MSH", 0), "no MSH segment found");
-        let mut summary = Summary::default();
-        summary.add(acks.write(out, first_seq, None, &validator.err_entries(&findings)));
-        summary
+        let start = out.len();
+        let code = acks.write(out, first_seq, None, &validator.err_entries(&findings));
+        summary.add(code);
+        let message = parse::Span { start: 0, end: input.len() };
+        answers.push(Answered { message, ack: start..out.len(), code, detail: None });
     } else {
-        let chunks: Vec<(Vec<u8>, Summary)> = split
+        let chunks: Vec<(Vec<u8>, Vec<Answered<T>>)> = split
             .messages
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(c, spans)| {
                 let mut buf = Vec::with_capacity(spans.len() * 256);
-                let mut summary = Summary::default();
+                let mut answered = Vec::with_capacity(spans.len());
                 for (i, &span) in spans.iter().enumerate() {
                     let seq = first_seq + (c * CHUNK + i) as u64;
-                    summary.add(answer(input, span, validator, acks, seq, &mut buf));
+                    let start = buf.len();
+                    let (code, detail) =
+                        answer(input, span, validator, acks, seq, &mut buf, &inspect);
+                    answered.push(Answered { message: span, ack: start..buf.len(), code, detail });
                 }
-                (buf, summary)
+                (buf, answered)
             })
             .collect();
-        let mut summary = Summary::default();
-        for (buf, s) in chunks {
+        for (buf, answered) in chunks {
+            let base = out.len();
             out.extend_from_slice(&buf);
-            summary = summary.merge(s);
+            for mut a in answered {
+                summary.add(a.code);
+                a.ack = a.ack.start + base..a.ack.end + base;
+                answers.push(a);
+            }
         }
-        summary
-    };
+    }
     if split.batch {
         acks.batch_trailer(out, summary.total());
     }
-    summary
+    (summary, answers)
 }
 
-fn answer(
+fn answer<T>(
     input: &[u8],
     span: parse::Span,
     validator: &Validator<'_>,
     acks: &AckWriter,
     seq: u64,
     out: &mut Vec<u8>,
-) -> AckCode {
+    inspect: &impl Fn(&Message<'_>, &Findings) -> T,
+) -> (AckCode, Option<T>) {
     match Message::parse(input, span) {
         Ok(msg) => {
             let findings = validator.validate(&msg);
-            acks.write(out, seq, Some(&msg), &validator.err_entries(&findings))
+            let code = acks.write(out, seq, Some(&msg), &validator.err_entries(&findings));
+            (code, Some(inspect(&msg, &findings)))
         }
         Err(e) => {
             let mut findings = Findings::default();
             findings.push(Rule::Unparseable, Location::segment("MSH", 1), &e.to_string());
-            acks.write(out, seq, None, &validator.err_entries(&findings))
+            (acks.write(out, seq, None, &validator.err_entries(&findings)), None)
         }
     }
 }

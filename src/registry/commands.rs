@@ -65,6 +65,15 @@ pub fn status(args: &StatusArgs) -> Result<ExitStatus> {
     }
     std::fs::metadata(&args.db).at(&args.db)?;
     let store = SqliteStore::open(&args.db)?;
+    let mut out = std::io::stdout().lock();
+    if let Some(msh10) = &args.msh10 {
+        let message = store.message_by_msh10(msh10)?.ok_or_else(|| Error::Argument {
+            flag: "--msh10",
+            reason: format!("no message with control id {msh10:?} was ingested"),
+        })?;
+        status::render_message(&message, &mut out).and_then(|()| out.flush()).at("<stdout>")?;
+        return Ok(ExitStatus::Ok);
+    }
     let filter = RunFilter {
         from: args.from,
         to: args.to,
@@ -73,7 +82,6 @@ pub fn status(args: &StatusArgs) -> Result<ExitStatus> {
         file: args.file.clone(),
     };
     let runs = store.list_runs(&filter)?;
-    let mut out = std::io::stdout().lock();
     status::render(&runs, &mut out).and_then(|()| out.flush()).at("<stdout>")?;
     Ok(ExitStatus::Ok)
 }

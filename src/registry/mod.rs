@@ -261,8 +261,9 @@ impl RunKind {
     }
 }
 
-/// How a run, a file or a message ended (CAIR2's Check Status vocabulary).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// How a run, a file or a message ended (CAIR2's Check Status vocabulary). Ordered from
+/// best to worst, so a run's status is the `max` of its parts'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum RunStatus {
     /// Everything accepted.
     Ok,
@@ -495,6 +496,9 @@ pub trait RegistryStore {
 
     /// The messages recorded under a run, in arrival order.
     fn run_messages(&self, run: RunId) -> Result<Vec<RunMessage>>;
+
+    /// The latest recorded message with this MSH-10 control id (Check Status by message).
+    fn message_by_msh10(&self, msh10: &str) -> Result<Option<RunMessage>>;
 }
 
 /// A date as `YYYY-MM-DD` without allocating (snapshot and database spelling).

@@ -710,19 +710,32 @@ impl RegistryStore for SqliteStore {
                  ORDER BY id",
             )
             .at(&self.path)?;
-        let rows = stmt
-            .query_map([run.0], |r| {
-                let outcome: String = r.get(3)?;
-                Ok(RunMessage {
-                    msh10: r.get(0)?,
-                    inbound: r.get(1)?,
-                    ack: r.get(2)?,
-                    outcome: RunStatus::parse(&outcome).ok_or_else(|| bad_value(3))?,
-                })
-            })
-            .at(&self.path)?;
+        let rows = stmt.query_map([run.0], message_row).at(&self.path)?;
         rows.collect::<rusqlite::Result<_>>().at(&self.path)
     }
+
+    fn message_by_msh10(&self, msh10: &str) -> Result<Option<RunMessage>> {
+        // A sender may reuse a control id; the newest recording is the one asked about.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT msh10, inbound, ack, outcome FROM run_messages WHERE msh10 = ?1 \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .at(&self.path)?;
+        stmt.query_row([msh10], message_row).optional().at(&self.path)
+    }
+}
+
+/// A `run_messages` row selected as (msh10, inbound, ack, outcome).
+fn message_row(r: &Row<'_>) -> rusqlite::Result<RunMessage> {
+    let outcome: String = r.get(3)?;
+    Ok(RunMessage {
+        msh10: r.get(0)?,
+        inbound: r.get(1)?,
+        ack: r.get(2)?,
+        outcome: RunStatus::parse(&outcome).ok_or_else(|| bad_value(3))?,
+    })
 }
 
 /// Blank text is stored as NULL: unknown, and smaller.

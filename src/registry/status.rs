@@ -1,11 +1,11 @@
 //! Check Status: the run log as plain aligned text, one line per run and one indented
-//! line per input file under it (CAIR2's Check Status screen).
+//! line per input file under it (CAIR2's Check Status screen); or one message with its ACK.
 
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 
-use super::{Counts, RunSummary};
+use super::{Counts, RunMessage, RunStatus, RunSummary};
 
 const HEADER: [&str; 11] = [
     "RUN",
@@ -95,4 +95,31 @@ fn counts(c: &Counts) -> [String; 4] {
 
 fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Writes one recorded message: its control id, the outcome (MSA-1 of the ACK, and whether
+/// it was stored), then the message and the ACK, one segment per line.
+pub fn render_message(m: &RunMessage, out: &mut impl Write) -> io::Result<()> {
+    let segments = |text: &str| -> Vec<String> {
+        text.split(['\r', '\n']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    };
+    let ack = segments(&m.ack);
+    let code = ack
+        .iter()
+        .find_map(|s| s.strip_prefix("MSA|"))
+        .and_then(|msa| msa.split('|').next())
+        .unwrap_or("-");
+    // Only a message that was not stored is recorded as rejected.
+    let stored = if m.outcome == RunStatus::Rejected { "not stored" } else { "stored" };
+    writeln!(out, "MSH-10: {}", m.msh10)?;
+    writeln!(out, "Outcome: {code}, {stored}")?;
+    writeln!(out, "\nMessage:")?;
+    for s in segments(&m.inbound) {
+        writeln!(out, "{s}")?;
+    }
+    writeln!(out, "\nACK:")?;
+    for s in ack {
+        writeln!(out, "{s}")?;
+    }
+    Ok(())
 }
