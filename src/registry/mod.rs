@@ -96,6 +96,41 @@ pub struct Patient {
     pub status: String,
 }
 
+impl Patient {
+    /// The name columns, in snapshot and schema order (after `registry_id`).
+    pub fn name_columns(&self) -> [&str; 4] {
+        [&self.first_name, &self.middle_name, &self.last_name, &self.suffix]
+    }
+
+    /// The text columns between `dob` and `locked`, in snapshot and schema order.
+    pub fn contact_columns(&self) -> [&str; 13] {
+        [
+            &self.sex,
+            &self.street,
+            &self.city,
+            &self.state,
+            &self.zip,
+            &self.phone,
+            &self.email,
+            &self.mother_maiden_last,
+            &self.guardian_first,
+            &self.guardian_last,
+            &self.medi_cal_cin,
+            &self.chart_number,
+            &self.site_id,
+        ]
+    }
+
+    /// `locked` as a snapshot writes it.
+    pub fn locked_flag(&self) -> &'static str {
+        if self.locked {
+            "Y"
+        } else {
+            "N"
+        }
+    }
+}
+
 /// Where a dose came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DoseSource {

@@ -196,28 +196,12 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
         let b = &mut table.batch;
         b.ids.push(p.registry_id.map(|id| id.0));
         b.dates.push(p.dob.map(days));
-        let texts: [&str; 19] = [
-            &p.first_name,
-            &p.middle_name,
-            &p.last_name,
-            &p.suffix,
-            &p.sex,
-            &p.street,
-            &p.city,
-            &p.state,
-            &p.zip,
-            &p.phone,
-            &p.email,
-            &p.mother_maiden_last,
-            &p.guardian_first,
-            &p.guardian_last,
-            &p.medi_cal_cin,
-            &p.chart_number,
-            &p.site_id,
-            if p.locked { "Y" } else { "N" },
-            &p.status,
-        ];
-        for (k, t) in texts.iter().enumerate() {
+        let texts = p
+            .name_columns()
+            .into_iter()
+            .chain(p.contact_columns())
+            .chain([p.locked_flag(), p.status.as_str()]);
+        for (k, t) in texts.enumerate() {
             b.push_text(k, t);
         }
         table.row_done()
@@ -247,7 +231,7 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
             d.source.as_str(),
             &d.external_id,
         ];
-        for (k, t) in texts.iter().enumerate() {
+        for (k, t) in texts.enumerate() {
             b.push_text(k, t);
         }
         table.row_done()

@@ -463,29 +463,12 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
         num.clear();
         let _ = write!(num, "{}", p.registry_id.map_or(0, |id| id.0));
         let dob = p.dob.map(IsoDate::new);
-        let fields: [&str; 21] = [
-            &num,
-            &p.first_name,
-            &p.middle_name,
-            &p.last_name,
-            &p.suffix,
-            dob.as_ref().map_or("", IsoDate::as_str),
-            &p.sex,
-            &p.street,
-            &p.city,
-            &p.state,
-            &p.zip,
-            &p.phone,
-            &p.email,
-            &p.mother_maiden_last,
-            &p.guardian_first,
-            &p.guardian_last,
-            &p.medi_cal_cin,
-            &p.chart_number,
-            &p.site_id,
-            if p.locked { "Y" } else { "N" },
-            &p.status,
-        ];
+        let dob = dob.as_ref().map_or("", IsoDate::as_str);
+        let fields = std::iter::once(num.as_str())
+            .chain(p.name_columns())
+            .chain([dob])
+            .chain(p.contact_columns())
+            .chain([p.locked_flag(), p.status.as_str()]);
         wtr.write_record(fields).at(&patients_path)?;
         patients += 1;
         Ok(())

@@ -754,24 +754,9 @@ impl<'p> PatientRow<'p> {
     fn new(id: Option<i64>, p: &'p Patient, dob: Option<&'p IsoDate>) -> Self {
         PatientRow {
             id,
-            names: [&p.first_name, &p.middle_name, &p.last_name, &p.suffix].map(|t| blank(t)),
+            names: p.name_columns().map(blank),
             dob: dob.map(IsoDate::as_str),
-            rest: [
-                &p.sex,
-                &p.street,
-                &p.city,
-                &p.state,
-                &p.zip,
-                &p.phone,
-                &p.email,
-                &p.mother_maiden_last,
-                &p.guardian_first,
-                &p.guardian_last,
-                &p.medi_cal_cin,
-                &p.chart_number,
-                &p.site_id,
-            ]
-            .map(|t| blank(t)),
+            rest: p.contact_columns().map(blank),
             locked: p.locked,
             status: if p.status.is_empty() { "A" } else { p.status.as_str() },
         }
