@@ -231,7 +231,7 @@ pub fn export<S: RegistryStore>(store: &S, out_dir: &Path) -> Result<ExportRepor
             d.source.as_str(),
             &d.external_id,
         ];
-        for (k, t) in texts.enumerate() {
+        for (k, t) in texts.into_iter().enumerate() {
             b.push_text(k, t);
         }
         table.row_done()
