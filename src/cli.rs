@@ -55,18 +55,9 @@ pub struct IngestArgs {
     /// The registry database (created if missing).
     #[arg(long, value_name = "DB")]
     pub db: PathBuf,
-    /// ACK convention: `cair2` (AE on any ERR) or `cdc` (AA with warnings, as the IG examples).
-    #[arg(long, value_enum, default_value_t)]
-    pub profile: crate::hl7::ack::AckProfile,
-    /// HL7 files: single messages, concatenated messages or FHS/BHS batches, MLLP framed or not.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// Directory to write the ACKs into, one `<stem>.ack.hl7` per input file.
-    #[arg(long, value_name = "OUT")]
-    pub acks: PathBuf,
-    /// Pin the processing time (RFC 3339) for reproducible ACKs and date checks.
-    #[arg(long, value_name = "TIME")]
-    pub timestamp: Option<String>,
+    /// Validation and ACK options, as for `cairdx validate`.
+    #[command(flatten)]
+    pub validate: ValidateArgs,
 }
 
 /// Arguments of `cairdx load`.

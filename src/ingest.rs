@@ -47,11 +47,11 @@ type Inspected = (String, Option<Staged>);
 
 /// `cairdx ingest`.
 pub fn run(args: &IngestArgs, specs: &SpecSet) -> Result<ExitStatus> {
-    let clock = crate::cli::clock(args.timestamp.as_deref())?;
-    let targets = intake::command::targets(&args.files, &args.acks)?;
-    std::fs::create_dir_all(&args.acks).at(&args.acks)?;
+    let clock = crate::cli::clock(args.validate.timestamp.as_deref())?;
+    let targets = intake::command::targets(&args.validate.files, &args.validate.acks)?;
+    std::fs::create_dir_all(&args.validate.acks).at(&args.validate.acks)?;
     let validator = Validator::new(specs, clock);
-    let acks = AckWriter::new(args.profile, clock);
+    let acks = AckWriter::new(args.validate.profile, clock);
     let mut store = SqliteStore::open(&args.db)?;
     let run = store.start_run("ingest", RunKind::Vxu, Utc::now())?;
 
@@ -60,7 +60,7 @@ pub fn run(args: &IngestArgs, specs: &SpecSet) -> Result<ExitStatus> {
     let mut status = RunStatus::Ok;
     let mut seq = 1;
     let result = (|| -> Result<()> {
-        for (input, target) in args.files.iter().zip(targets) {
+        for (input, target) in args.validate.files.iter().zip(targets) {
             let bytes = std::fs::read(input).at(input)?;
             let mut out = Vec::with_capacity(bytes.len() / 2);
             let (summary, answers) =
