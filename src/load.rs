@@ -549,8 +549,11 @@ fn registry_patient(p: &model::Patient<'_, '_>, site_id: &str) -> registry::Pati
         Some(r) => (r.name.first.clone(), r.name.last.clone()),
         None => (String::new(), String::new()),
     };
-    let street =
-        if p.street2.is_empty() { p.street.clone() } else { format!("{} {}", p.street, p.street2) };
+    let street = if p.street2.is_empty() {
+        p.street.to_string()
+    } else {
+        format!("{} {}", p.street, p.street2)
+    };
     registry::Patient {
         registry_id: None,
         first_name: p.name.first.clone(),
@@ -560,7 +563,7 @@ fn registry_patient(p: &model::Patient<'_, '_>, site_id: &str) -> registry::Pati
         dob: Some(p.birth_date),
         sex: p.sex.to_owned(),
         street,
-        city: p.city.clone(),
+        city: p.city.to_string(),
         state: p.state.to_owned(),
         // The registry keeps ZIP digits only.
         zip: p.zip.replace('-', ""),

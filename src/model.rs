@@ -2,6 +2,8 @@
 //! doses with HL7 codes already resolved. Borrowed from the input line (`'a`) and the
 //! code sets (`'s`); nothing here allocates per field except transliterated text.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 
 /// A code with its display text, as HL7 CE/CWE components 1 and 2.
@@ -67,11 +69,11 @@ pub struct Patient<'a, 's> {
     /// Responsible person, when complete.
     pub responsible: Option<Responsible<'s>>,
     /// Street address (ASCII).
-    pub street: String,
+    pub street: Cow<'a, str>,
     /// Second address line (ASCII).
-    pub street2: String,
+    pub street2: Cow<'a, str>,
     /// City (ASCII).
-    pub city: String,
+    pub city: Cow<'a, str>,
     /// Two-letter state.
     pub state: &'a str,
     /// ZIP code, `12345` or `12345-6789`.
@@ -98,9 +100,9 @@ pub struct Provider<'a> {
     /// National provider identifier.
     pub npi: &'a str,
     /// Family name (ASCII).
-    pub last: String,
+    pub last: Cow<'a, str>,
     /// Given name (ASCII).
-    pub first: String,
+    pub first: Cow<'a, str>,
 }
 
 /// A checked dose.

@@ -2,6 +2,8 @@
 //! and the administered-dose requirements, each problem reported as a finding. Pure:
 //! the run date comes in, nothing is read or written.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 
 use crate::finding::{Finding, InputFile, Rule};
@@ -586,14 +588,14 @@ fn crosswalk<'s>(map: &'s CodeSet, table: &'s CodeSet, code: &str) -> Option<Cod
 }
 
 /// CVX codes are two or three digits with a leading zero below 10 ("3", "003" → "03").
-fn normalize_cvx(raw: &str) -> String {
+fn normalize_cvx(raw: &str) -> Cow<'_, str> {
     let trimmed = raw.trim_start_matches('0');
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        raw.to_owned()
+        Cow::Borrowed(raw)
     } else if trimmed.len() < 2 {
-        format!("{trimmed:0>2}")
+        Cow::Owned(format!("{trimmed:0>2}"))
     } else {
-        trimmed.to_owned()
+        Cow::Borrowed(trimmed)
     }
 }
 
@@ -610,13 +612,13 @@ pub fn letters_only(raw: &str) -> (String, bool) {
 }
 
 /// Folds non-ASCII text to ASCII. Returns the text and whether it changed.
-pub fn ascii_text(raw: &str) -> (String, bool) {
+pub fn ascii_text(raw: &str) -> (Cow<'_, str>, bool) {
     if raw.is_ascii() {
-        (raw.to_owned(), false)
+        (Cow::Borrowed(raw), false)
     } else {
         let folded: String =
             deunicode::deunicode(raw).chars().filter(|c| !c.is_ascii_control()).collect();
-        (folded, true)
+        (Cow::Owned(folded), true)
     }
 }
 
