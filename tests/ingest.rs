@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::util::{code, repo, Workdir};
+use crate::util::{assert_killed_runs_converge, code, export, repo, rows, Workdir};
 
 const TS: &str = "2026-01-15T08:00:00-08:00";
 
@@ -32,18 +32,6 @@ fn ingest(w: &Workdir, db: &str, files: &[String]) -> std::process::Output {
     let out = w.run(&args);
     assert!(code(&out) < 2, "{}", String::from_utf8_lossy(&out.stderr));
     out
-}
-
-/// `registry export` of `db`: (patients.csv, doses.csv).
-fn export(w: &Workdir, db: &str, dir: &str) -> (String, String) {
-    let out = w.run(&["registry", "export", "--db", db, "--out-dir", dir]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    let read = |name: &str| String::from_utf8(w.read(&format!("{dir}/{name}"))).unwrap();
-    (read("patients.csv"), read("doses.csv"))
-}
-
-fn rows(csv: &str) -> usize {
-    csv.lines().count() - 1
 }
 
 /// (MSH-10, MSA-1) of every ACK in an ACK file.
@@ -225,4 +213,39 @@ fn vxu_doses_merge_map_ndc_and_delete_like_load() {
     let got: Vec<&str> = doses.lines().skip(1).collect();
     assert_eq!(got.len(), 1, "{doses}");
     assert!(got[0].starts_with("1,2012-09-14,140,"), "{doses}");
+}
+
+/// An ingest killed at any point and run again stores exactly what one clean run does.
+#[test]
+fn a_killed_ingest_rerun_equals_a_clean_ingest() {
+    let w = Workdir::new();
+    let generate = w.run(&["generate", "--out-dir", ".", "--doses", "20000", "--seed", "7"]);
+    assert_eq!(code(&generate), 0, "{}", String::from_utf8_lossy(&generate.stderr));
+    let convert = w.run(&[
+        "convert",
+        "--client",
+        "GENERATED_CLIENT.txt",
+        "--immunizations",
+        "GENERATED_IMMUN.txt",
+        "--out",
+        "GENERATED.hl7",
+        "--site-id",
+        "DE-000123",
+        "--timestamp",
+        TS,
+    ]);
+    assert!(code(&convert) < 2, "{}", String::from_utf8_lossy(&convert.stderr));
+    let ingest = |db: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cairdx"));
+        command
+            .args(["ingest", "--db", db, "--acks", "acks", "--profile", "cdc", "--timestamp", TS])
+            .arg("GENERATED.hl7")
+            .current_dir(w.path(""))
+            .env_remove("CAIRDX_SPECS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    let want = assert_killed_runs_converge(&w, ingest);
+    assert!(rows(&want.1) > 10_000, "the clean run stored the doses");
 }

@@ -3,11 +3,13 @@
 //! and a load killed at random points).
 
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use cairdx::spec::{ClientField as C, ImmField as I, SpecSet};
 
-use crate::util::{code, cp1252, dose_line, repo, specs, LineBuilder, Workdir};
+use crate::util::{
+    assert_killed_runs_converge, code, cp1252, dose_line, export, repo, rows, specs, LineBuilder,
+    Workdir,
+};
 
 const TS: &str = "2026-01-15T08:00:00-08:00";
 
@@ -69,17 +71,6 @@ fn count(response: &str, label: &str) -> u64 {
 }
 
 /// `registry export` of `db`: (patients.csv, doses.csv).
-fn export(w: &Workdir, db: &str, dir: &str) -> (String, String) {
-    let out = w.run(&["registry", "export", "--db", db, "--out-dir", dir]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    let read = |name: &str| String::from_utf8(w.read(&format!("{dir}/{name}"))).unwrap();
-    (read("patients.csv"), read("doses.csv"))
-}
-
-fn rows(csv: &str) -> usize {
-    csv.lines().count() - 1
-}
-
 #[test]
 fn sample_loads_minus_rejects_and_twice_changes_nothing() {
     let w = Workdir::new();
@@ -257,23 +248,8 @@ fn a_killed_load_rerun_equals_a_clean_load() {
             .stderr(Stdio::null());
         command
     };
-    let clean = load("clean.db").status().unwrap();
-    assert!(matches!(clean.code(), Some(0 | 1)));
-    let want = export(&w, "clean.db", "clean");
+    let want = assert_killed_runs_converge(&w, load);
     assert!(rows(&want.1) > 10_000);
-    let mut rng = fastrand::Rng::with_seed(7);
-    for i in 0..5 {
-        let db = format!("killed{i}.db");
-        let mut child = load(&db).spawn().unwrap();
-        // Up to about a debug build's whole run: kills land in reading, storing and commit.
-        std::thread::sleep(Duration::from_millis(rng.u64(0..=1500)));
-        // SIGKILL: no destructor, no rollback by the process itself.
-        let _ = child.kill();
-        child.wait().unwrap();
-        let rerun = load(&db).status().unwrap();
-        assert!(matches!(rerun.code(), Some(0 | 1)), "iteration {i}: {rerun:?}");
-        assert!(export(&w, &db, &format!("out{i}")) == want, "iteration {i} differs");
-    }
 }
 
 #[test]

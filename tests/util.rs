@@ -148,3 +148,39 @@ pub fn segments(bytes: &[u8]) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Rows of a CSV text with a header.
+pub fn rows(csv: &str) -> usize {
+    csv.lines().count() - 1
+}
+
+/// `registry export` of `db` into `dir`: the patients and doses CSV texts.
+pub fn export(w: &Workdir, db: &str, dir: &str) -> (String, String) {
+    let out = w.run(&["registry", "export", "--db", db, "--out-dir", dir]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |name: &str| String::from_utf8(w.read(&format!("{dir}/{name}"))).unwrap();
+    (read("patients.csv"), read("doses.csv"))
+}
+
+/// Runs `job` (a command storing into the database it is given) to completion once,
+/// then five times killed with SIGKILL at a random moment and run again: each rerun's
+/// registry must equal the clean run's. Returns the clean export.
+pub fn assert_killed_runs_converge(w: &Workdir, job: impl Fn(&str) -> Command) -> (String, String) {
+    let clean = job("clean.db").status().unwrap();
+    assert!(matches!(clean.code(), Some(0 | 1)), "{clean:?}");
+    let want = export(w, "clean.db", "clean");
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..5 {
+        let db = format!("killed{i}.db");
+        let mut child = job(&db).spawn().unwrap();
+        // Up to about a debug build's whole run: kills land in reading, storing and commit.
+        std::thread::sleep(std::time::Duration::from_millis(rng.u64(0..=1500)));
+        // SIGKILL: no destructor, no rollback by the process itself.
+        let _ = child.kill();
+        child.wait().unwrap();
+        let rerun = job(&db).status().unwrap();
+        assert!(matches!(rerun.code(), Some(0 | 1)), "iteration {i}: {rerun:?}");
+        assert!(export(w, &db, &format!("out{i}")) == want, "iteration {i} differs");
+    }
+    want
+}
