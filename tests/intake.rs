@@ -1,3 +1,6 @@
+//! VXU intake end to end: golden ACKs for the reference messages, one mutation per
+//! ERROR rule, parser and validator robustness on arbitrary bytes, `cairdx validate`.
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
