@@ -128,7 +128,8 @@ pub fn run(args: ConvertArgs, specs: &SpecSet) -> Result<ExitStatus> {
 pub(crate) struct Rec {
     info: LineInfo,
     raw: Range<usize>,
-    /// What the reader decoded: enough to hold the record id (workers decode the rest).
+    /// What the reader decoded: enough to hold the record id (workers decode the rest);
+    /// empty for records read through the index, which is already linked.
     text: Range<usize>,
 }
 
@@ -440,7 +441,7 @@ impl<'s> ConvertJob<'s> {
         });
         bar.finish_and_clear();
         match outcome? {
-            Some(sink) => Ok(Pass::Done(sink.finish(self, &ctx)?)),
+            Some(sink) => Ok(Pass::Done(sink.finish(self)?)),
             None => Ok(Pass::OutOfOrder),
         }
     }
@@ -649,11 +650,10 @@ fn read_at(
     let info = lines
         .read_line(&mut batch.raw)?
         .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
-    let mut decoded = String::new();
-    decode_into(encoding.encoding, &batch.raw[start..start + info.content_len], &mut decoded);
-    let text_start = batch.text.len();
-    batch.text.push_str(&decoded);
-    Ok(Rec { info, raw: start..start + info.raw_len, text: text_start..batch.text.len() })
+    // The index already linked this record: the reader needs none of its text, and the
+    // workers decode the whole line.
+    let text = batch.text.len()..batch.text.len();
+    Ok(Rec { info, raw: start..start + info.raw_len, text })
 }
 
 /// Read-only state shared by the workers.
@@ -700,7 +700,6 @@ pub(crate) trait UnitSink: Send {
     fn finish(
         self,
         job: &ConvertJob<'_>,
-        ctx: &Context<'_>,
         report: &mut ConvertReport,
         encodings: &[FileEncoding; 2],
         staged: &mut StagedOutputs,
@@ -986,7 +985,6 @@ impl UnitSink for VxuSink {
     fn finish(
         mut self,
         job: &ConvertJob<'_>,
-        ctx: &Context<'_>,
         report: &mut ConvertReport,
         encodings: &[FileEncoding; 2],
         staged: &mut StagedOutputs,
@@ -999,7 +997,7 @@ impl UnitSink for VxuSink {
             staged.0.push(file);
         }
         staged.0.append(&mut self.message_files);
-        Ok((summary(job, ctx, report, encodings), ()))
+        Ok((summary(job, report, encodings), ()))
     }
 }
 
@@ -1103,11 +1101,10 @@ impl<K: UnitSink> Outputs<K> {
     fn finish(
         mut self,
         job: &ConvertJob<'_>,
-        ctx: &Context<'_>,
     ) -> Result<(ConvertReport, K::Summary, StagedOutputs)> {
         let mut staged = StagedOutputs(Vec::new());
         let (summary, sink_summary) =
-            self.sink.finish(job, ctx, &mut self.report, &self.encodings, &mut staged)?;
+            self.sink.finish(job, &mut self.report, &self.encodings, &mut staged)?;
         for reject in self.rejects.iter_mut() {
             if let Some(reject) = reject.take() {
                 staged.0.push(reject.file);
@@ -1125,18 +1122,9 @@ impl<K: UnitSink> Outputs<K> {
     }
 }
 
-fn summary(
-    job: &ConvertJob<'_>,
-    ctx: &Context<'_>,
-    report: &ConvertReport,
-    encodings: &[FileEncoding; 2],
-) -> String {
+fn summary(job: &ConvertJob<'_>, report: &ConvertReport, encodings: &[FileEncoding; 2]) -> String {
     let row = |name: &str, c: &Counts| {
         format!("{name:<22}{:>10}{:>11}{:>15}{:>10}\n", c.read, c.converted, c.warned, c.rejected)
-    };
-    let immunization_file = match &job.immunizations {
-        Some(_) => format!("{} ({})", ctx.file_names[1], encodings[1].encoding.name()),
-        None => "(none: demographics only)".into(),
     };
     let output = if job.one_per_file {
         format!("{}_NNNNNN.hl7 (one message per file)", file_name(&job.out.with_extension("")))
@@ -1144,22 +1132,14 @@ fn summary(
         format!("{} (FHS/BHS batch)", file_name(&job.out))
     };
     format!(
-        "CAIRDX RESPONSE FILE\n\
-         Job: convert (CAIR1 flat file to HL7 v2.5.1 VXU^V04)\n\
-         Run: {}\n\
-         Layout: {}\n\
-         Client file: {} ({})\n\
-         Immunization file: {immunization_file}\n\
+        "{}\
          Output: {output}\n\
          \n\
          {:<22}{:>10}{:>11}{:>15}{:>10}\n{}{}\
          Messages written: {}\n\
          \n\
          Findings\n{}\n",
-        job.clock.to_rfc3339(),
-        ctx.layout.name,
-        ctx.file_names[0],
-        encodings[0].encoding.name(),
+        job.response_header("convert (CAIR1 flat file to HL7 v2.5.1 VXU^V04)", encodings),
         "Records",
         "read",
         "converted",
@@ -1170,4 +1150,27 @@ fn summary(
         report.messages,
         response::FINDINGS_HEADER,
     )
+}
+
+impl ConvertJob<'_> {
+    /// The opening lines every response file of a flat-file job shares: the job, run
+    /// time, layout and input files with their encodings.
+    pub(crate) fn response_header(&self, job: &str, encodings: &[FileEncoding; 2]) -> String {
+        let immunization_file = match &self.immunizations {
+            Some(path) => format!("{} ({})", file_name(path), encodings[1].encoding.name()),
+            None => "(none: demographics only)".into(),
+        };
+        format!(
+            "CAIRDX RESPONSE FILE\n\
+             Job: {job}\n\
+             Run: {}\n\
+             Layout: {}\n\
+             Client file: {} ({})\n\
+             Immunization file: {immunization_file}\n",
+            self.clock.to_rfc3339(),
+            self.layout.name,
+            file_name(&self.client),
+            encodings[0].encoding.name(),
+        )
+    }
 }

@@ -500,12 +500,11 @@ impl<S: RegistryStore + Send> UnitSink for LoadSink<'_, S> {
     fn finish(
         self,
         job: &ConvertJob<'_>,
-        ctx: &Context<'_>,
         report: &mut ConvertReport,
         encodings: &[FileEncoding; 2],
         _staged: &mut StagedOutputs,
     ) -> Result<(String, LoadCounts)> {
-        let mut text = header(job, ctx.layout.name.as_str(), encodings, "loaded");
+        let mut text = header(job, encodings, "loaded");
         let c = &self.counts;
         let (clients, doses) = (&report.clients, &report.immunizations);
         text.push_str(&format!(
@@ -581,30 +580,10 @@ fn registry_patient(p: &model::Patient<'_, '_>, site_id: &str) -> registry::Pati
 }
 
 /// The response file's first lines.
-fn header(
-    job: &ConvertJob<'_>,
-    layout: &str,
-    encodings: &[FileEncoding; 2],
-    status: &str,
-) -> String {
-    let immunization_file = match &job.immunizations {
-        Some(path) => {
-            format!("{} ({})", crate::convert::file_name(path), encodings[1].encoding.name())
-        }
-        None => "(none: demographics only)".into(),
-    };
-    format!(
-        "CAIRDX RESPONSE FILE\n\
-         Job: load (CAIR1 flat file into the registry store)\n\
-         Run: {}\n\
-         Layout: {layout}\n\
-         Client file: {} ({})\n\
-         Immunization file: {immunization_file}\n\
-         Status: {status}\n",
-        job.clock.to_rfc3339(),
-        crate::convert::file_name(&job.client),
-        encodings[0].encoding.name(),
-    )
+fn header(job: &ConvertJob<'_>, encodings: &[FileEncoding; 2], status: &str) -> String {
+    let mut text = job.response_header("load (CAIR1 flat file into the registry store)", encodings);
+    text.push_str(&format!("Status: {status}\n"));
+    text
 }
 
 /// The response of a pair loaded before: nothing was read into the store.
@@ -627,7 +606,7 @@ fn write_already_loaded(
     };
     let encodings = [encoding(Some(&job.client))?, encoding(job.immunizations.as_ref())?];
     let status = format!("already loaded (run {run}); nothing done");
-    let mut text = header(job, &job.layout.name, &encodings, &status);
+    let mut text = header(job, &encodings, &status);
     text.push_str(&format!("Fingerprint of {}: {}\n", files.client.0, files.client.1));
     let path = PathBuf::from({
         let mut name = crate::convert::stem(&job.out).into_os_string();
