@@ -68,13 +68,7 @@ impl<'o> Segment<'o> {
     /// Writes components separated by `^`, escaped, without trailing empty components.
     fn components(&mut self, parts: &[&str]) -> &mut Self {
         let used = parts.iter().rposition(|p| !p.is_empty()).map_or(0, |i| i + 1);
-        for (i, part) in parts[..used].iter().enumerate() {
-            if i > 0 {
-                self.out.push(b'^');
-            }
-            escape_into(self.out, part);
-        }
-        self
+        self.all(&parts[..used])
     }
 
     /// Writes every component, empty ones included (for types whose later components
