@@ -117,6 +117,14 @@ pub enum Error {
         /// What is wrong with the value.
         reason: &'static str,
     },
+    /// A file name from a folder listing or a job that could escape the job's folder.
+    #[error("refused file name {name:?}: {reason}")]
+    UnsafeName {
+        /// The name, with control characters escaped by `Debug`.
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
 }
 
 impl Error {

@@ -243,7 +243,12 @@ pub fn decide(model: &Model, index: &Index, variants: &[Person<'_>]) -> Decision
         let (first, last) = (v.first.to_uppercase(), v.last.to_uppercase());
         for (id, locked, f, l, dob) in &index.entries {
             if *f == first && *l == last && *dob == v.dob && v.dob.is_some() {
-                best = Some(Scored { registry_id: *id, locked: *locked, weight: 30.0, probability: 1.0 });
+                best = Some(Scored {
+                    registry_id: *id,
+                    locked: *locked,
+                    weight: 30.0,
+                    probability: 1.0,
+                });
             }
         }
     }

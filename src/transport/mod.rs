@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One file in a folder listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,4 +38,43 @@ pub trait Transport {
     fn ensure_dir(&mut self, dir: &str) -> Result<()>;
     /// Whether `name` exists.
     fn exists(&mut self, name: &str) -> Result<bool>;
+}
+
+/// Refuses a name that is not one plain file name, or one sub-folder and a file name
+/// (`archive/<name>`): no absolute paths, no `..`, no control characters, nothing empty.
+pub fn check_name(name: &str) -> Result<()> {
+    let refuse = |reason| Err(Error::UnsafeName { name: name.to_owned(), reason });
+    if name.chars().any(char::is_control) {
+        return refuse("control character");
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 2 {
+        return refuse("more than one folder level");
+    }
+    for part in parts {
+        match part {
+            "" => return refuse("empty path component"),
+            "." | ".." => return refuse("relative path component"),
+            _ if part.contains('\\') => return refuse("backslash"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn names_that_could_escape_the_folder_are_refused() {
+        for ok in ["A_CLIENT.txt", "archive/A_CLIENT.txt", "x.part", ".done"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in
+            ["", "/etc/passwd", "../x", "a/../b", "a/b/c", "a\nb", "a\u{7f}", "a//b", "..", "a\\b"]
+        {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }
